@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Attend",
+    products: [
+        .library(name: "Attend", targets: ["Attend"]),
+        .executable(name: "attend", targets: ["AttendCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS through pkg-config; on Debian: apt-get install libopenblas-dev.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "Attend", dependencies: ["CBLAS"]),
+        .executableTarget(
+            name: "AttendCLI",
+            dependencies: [
+                "Attend",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "AttendTests",
+            dependencies: ["Attend"],
+            resources: [.copy("Goldens")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

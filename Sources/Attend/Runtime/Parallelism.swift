@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Attend's one thread-count knob, and the parallel loop every kernel uses.
+///
+/// Work is split into at most ``threadCount`` chunks and run on Dispatch's worker threads.
+/// Loops nested inside a parallel region run serially, and BLAS always runs single-threaded
+/// under Attend's own split, so the cores are never oversubscribed.
+public enum Parallelism {
+    private static let storedThreadCount = Atomic<Int>(Parallelism.defaultThreadCount)
+
+    /// The number of CPUs this process may use (at least 1).
+    public static var defaultThreadCount: Int {
+        Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// How many threads Attend's kernels (BLAS products included) may use. Defaults to the
+    /// number of CPUs available to the process, or to `ATTEND_NUM_THREADS` when that is set.
+    public static var threadCount: Int {
+        get {
+            configureOnce
+            return storedThreadCount.load(ordering: .relaxed)
+        }
+        set {
+            precondition(newValue >= 1, "Parallelism.threadCount must be at least 1, got \(newValue)")
+            configureOnce
+            storedThreadCount.store(newValue, ordering: .relaxed)
+        }
+    }
+
+    /// Runs once, before the first kernel: OpenBLAS is made single-threaded (Attend splits
+    /// products itself) and `ATTEND_NUM_THREADS` is honoured.
+    private static let configureOnce: Void = {
+        BLAS.setThreadCount(1)
+        if let text = getenv("ATTEND_NUM_THREADS").map({ String(cString: $0) }),
+           let count = Int(text), count >= 1 {
+            storedThreadCount.store(count, ordering: .relaxed)
+        }
+    }()
+
+    /// True on a thread that is currently running one chunk of a parallel loop.
+    static var isInsideParallelRegion: Bool {
+        pthread_getspecific(regionKey.key) != nil
+    }
+
+    private struct ThreadKey: @unchecked Sendable { let key: pthread_key_t }
+    private static let regionKey: ThreadKey = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return ThreadKey(key: key)
+    }()
+
+    /// The number of chunks a loop of `count` items should be split into, when every chunk
+    /// should hold at least `minimumChunk` items.
+    static func chunkCount(for count: Int, minimumChunk: Int) -> Int {
+        if count <= minimumChunk || isInsideParallelRegion { return 1 }
+        return max(1, min(threadCount, count / max(1, minimumChunk)))
+    }
+
+    /// Calls `body` on disjoint subranges that cover `0..<count`, in parallel when the loop is
+    /// large enough that every chunk gets at least `minimumChunk` items.
+    ///
+    /// - Parameters:
+    ///   - count: the number of items.
+    ///   - minimumChunk: the smallest number of items worth a thread (about 10 µs of work).
+    ///   - body: processes one subrange; chunks run concurrently, so they must write disjoint memory.
+    @inline(__always)
+    static func forEachChunk(
+        of count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void
+    ) {
+        guard count > 0 else { return }
+        let chunks = chunkCount(for: count, minimumChunk: minimumChunk)
+        if chunks == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = count * chunk / chunks
+                let end = count * (chunk + 1) / chunks
+                let wasInside = pthread_getspecific(regionKey.key)
+                pthread_setspecific(regionKey.key, UnsafeRawPointer(bitPattern: 1))
+                work.value(start..<end)
+                pthread_setspecific(regionKey.key, wasInside)
+            }
+        }
+    }
+}
+
+/// Carries a value that is not `Sendable` across a boundary the caller has proved safe
+/// (chunks of a parallel loop that touch disjoint memory).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,147 @@
+/// Matrix product with NumPy semantics: the last two axes multiply, leading axes broadcast.
+///
+/// A 1-d left operand acts as a row vector and a 1-d right operand as a column vector; the
+/// added axis is removed from the result. Operands whose last two axes are a transposed view
+/// (`x.transposed()`) go to `sgemm` with a transpose flag instead of being copied. When the
+/// right operand has no batch axes, the batch axes of a contiguous left operand fold into its
+/// rows, so `[B, L, E] · [E, F]` is a single `(B·L)×E·F` product.
+///
+/// ```swift
+/// let scores = matmul(query, key.transposed())   // [B, H, Lq, D] · [B, H, D, Lk] → [B, H, Lq, Lk]
+/// ```
+///
+/// - Precondition: `a.shape[-1] == b.shape[-2]` (or the 1-d equivalents) and the batch axes broadcast.
+public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.rank >= 1 && b.rank >= 1, "matmul needs operands of rank ≥ 1, got \(a.shape) and \(b.shape)")
+    if a.rank == 1 { return matmul(a.unsqueezed(axis: 0), b).squeezed(axis: b.rank == 1 ? -1 : -2) }
+    if b.rank == 1 { return matmul(a, b.unsqueezed(axis: -1)).squeezed(axis: -1) }
+    precondition(a.shape[a.rank - 1] == b.shape[b.rank - 2],
+                 "matmul: inner dimensions differ: \(a.shape) · \(b.shape)")
+    let result = MatrixProduct.compute(a.detached, b.detached)
+    return result.recordingGradient(from: [a, b]) { g in
+        let gradientA = matmul(g, b.transposed()).summed(toShape: a.shape)
+        let gradientB: Tensor
+        if b.rank == 2 && a.rank > 2 {
+            // Fold a's batch axes into rows: one (K × B·M)·(B·M × N) product instead of a batch of them.
+            let k = a.shape[a.rank - 1], n = b.shape[1]
+            gradientB = matmul(a.reshaped([-1, k]).transposed(), g.reshaped([-1, n]))
+        } else {
+            gradientB = matmul(a.transposed(), g).summed(toShape: b.shape)
+        }
+        return [gradientA, gradientB]
+    }
+}
+
+/// The sgemm-backed kernel behind ``matmul(_:_:)`` for operands of rank ≥ 2.
+enum MatrixProduct {
+    /// How a tensor's last two axes map onto a BLAS matrix argument.
+    struct Operand {
+        var tensor: Tensor
+        var isTransposed: Bool
+        var leadingDimension: Int
+
+        init(_ tensor: Tensor) {
+            let rows = tensor.shape[tensor.rank - 2], columns = tensor.shape[tensor.rank - 1]
+            let rowStride = tensor.strides[tensor.rank - 2], columnStride = tensor.strides[tensor.rank - 1]
+            if (columns == 1 || columnStride == 1) && (rows == 1 || rowStride >= Swift.max(columns, 1)) {
+                self.init(tensor: tensor, isTransposed: false, leadingDimension: rows == 1 ? Swift.max(columns, 1) : rowStride)
+            } else if (rows == 1 || rowStride == 1) && (columns == 1 || columnStride >= Swift.max(rows, 1)) {
+                self.init(tensor: tensor, isTransposed: true, leadingDimension: columns == 1 ? Swift.max(rows, 1) : columnStride)
+            } else {
+                let copy = tensor.contiguousCopy()
+                self.init(tensor: copy, isTransposed: false, leadingDimension: Swift.max(columns, 1))
+            }
+        }
+
+        private init(tensor: Tensor, isTransposed: Bool, leadingDimension: Int) {
+            self.tensor = tensor
+            self.isTransposed = isTransposed
+            self.leadingDimension = leadingDimension
+        }
+    }
+
+    /// Floating-point operations per thread below which splitting a product costs more than it saves.
+    static let minimumFlopsPerChunk = 1 << 21
+
+    static func compute(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
+        let batchShape = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)))
+        let result = Tensor(uninitializedShape: batchShape + [m, n])
+        let output = result.storage.base
+        if result.scalarCount == 0 { return result }
+        if k == 0 {
+            output.initialize(repeating: 0, count: result.scalarCount)
+            return result
+        }
+
+        var left = Operand(a), right = Operand(b)
+        var batchCount = batchShape.reduce(1, *)
+        var rows = m
+        // Fold the batch into rows when the right operand is shared by every batch entry.
+        let rightIsShared = b.rank == 2 || b.shape.dropLast(2).allSatisfy { $0 == 1 }
+        if batchCount > 1 && rightIsShared && !left.isTransposed && a.isContiguous {
+            rows = batchCount * m
+            batchCount = 1
+            left = Operand(a.reshaped([rows, k]))
+        }
+        right = Operand(b.rank == 2 || batchCount > 1 ? right.tensor : right.tensor.reshaped([b.shape[b.rank - 2], n]))
+
+        // Batch offsets of each operand, by walking the broadcast batch index.
+        let batchStridesA = batchCount == 1 ? [] : Array(left.tensor.broadcastStrides(to: batchShape + [m, k]).dropLast(2))
+        let batchStridesB = batchCount == 1 ? [] : Array(right.tensor.broadcastStrides(to: batchShape + [k, n]).dropLast(2))
+        var offsetsA = [Int](repeating: 0, count: batchCount), offsetsB = offsetsA
+        if batchCount > 1 {
+            var index = [Int](repeating: 0, count: batchShape.count)
+            for entry in 0..<batchCount {
+                var (offsetA, offsetB) = (0, 0)
+                for axis in batchShape.indices {
+                    offsetA += index[axis] * batchStridesA[axis]
+                    offsetB += index[axis] * batchStridesB[axis]
+                }
+                offsetsA[entry] = offsetA
+                offsetsB[entry] = offsetB
+                var axis = batchShape.count - 1
+                while axis >= 0 {
+                    index[axis] += 1
+                    if index[axis] < batchShape[axis] { break }
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+
+        // Work items: each batch entry, cut into row blocks when there are too few entries to
+        // keep every thread busy.
+        let threads = Parallelism.threadCount
+        let flopsPerEntry = 2 * rows * n * k
+        var rowBlocks = 1
+        if batchCount < 4 * threads && flopsPerEntry >= 2 * minimumFlopsPerChunk {
+            rowBlocks = Swift.min(Swift.max(1, rows / 16), (4 * threads + batchCount - 1) / batchCount)
+        }
+        let itemCount = batchCount * rowBlocks
+        let flopsPerItem = Swift.max(1, flopsPerEntry / rowBlocks)
+        let pointerA = left.tensor.basePointer, pointerB = right.tensor.basePointer
+        let rowStrideA = left.tensor.strides[left.tensor.rank - 2]
+        let (transposeA, transposeB) = (left.isTransposed, right.isTransposed)
+        let (lda, ldb) = (left.leadingDimension, right.leadingDimension)
+        offsetsA.withUnsafeBufferPointer { offsetsA in
+            offsetsB.withUnsafeBufferPointer { offsetsB in
+                let (entriesA, entriesB) = (UncheckedSendable(offsetsA), UncheckedSendable(offsetsB))
+                Parallelism.forEachChunk(of: itemCount, minimumChunk: Swift.max(1, minimumFlopsPerChunk / flopsPerItem)) { items in
+                    for item in items {
+                        let (entry, block) = item.quotientAndRemainder(dividingBy: rowBlocks)
+                        let rowStart = rows * block / rowBlocks, rowEnd = rows * (block + 1) / rowBlocks
+                        guard rowEnd > rowStart else { continue }
+                        BLAS.gemm(
+                            transposeA: transposeA, transposeB: transposeB,
+                            m: rowEnd - rowStart, n: n, k: k, alpha: 1,
+                            a: pointerA + entriesA.value[entry] + rowStart * rowStrideA, lda: lda,
+                            b: pointerB + entriesB.value[entry], ldb: ldb,
+                            beta: 0, c: output + (entry * rows + rowStart) * n, ldc: n)
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Attend
+
+@main
+struct AttendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attend",
+        abstract: "Attention mechanisms and Transformers in Swift, fast on the CPU.",
+        discussion: """
+            Attend trains and runs attention models in Swift on top of OpenBLAS.
+            Set ATTEND_NUM_THREADS (or --threads where offered) to choose how many cores it uses.
+            """,
+        version: AttendInfo.version,
+        subcommands: [InfoCommand.self, DemoCommand.self]
+    )
+}

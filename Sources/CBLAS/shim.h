@@ -1,0 +1,2 @@
+// The BLAS surface Attend uses: CBLAS sgemm plus OpenBLAS's thread and build queries.
+#include <cblas.h>
