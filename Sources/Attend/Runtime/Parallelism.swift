@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -49,6 +48,19 @@ public enum Parallelism {
         pthread_getspecific(regionKey.key) != nil
     }
 
+    /// Runs `body` with nested parallel loops made serial on this thread.
+    static func withinParallelRegion(_ body: () -> Void) {
+        let previous = pthread_getspecific(regionKey.key)
+        pthread_setspecific(regionKey.key, UnsafeRawPointer(bitPattern: 1))
+        body()
+        pthread_setspecific(regionKey.key, previous)
+    }
+
+    /// Marks a pool worker: every loop it runs is already a chunk of a parallel one.
+    static func markAsWorkerThread() {
+        pthread_setspecific(regionKey.key, UnsafeRawPointer(bitPattern: 1))
+    }
+
     private struct ThreadKey: @unchecked Sendable { let key: pthread_key_t }
     private static let regionKey: ThreadKey = {
         var key = pthread_key_t()
@@ -60,7 +72,7 @@ public enum Parallelism {
     /// should hold at least `minimumChunk` items.
     static func chunkCount(for count: Int, minimumChunk: Int) -> Int {
         if count <= minimumChunk || isInsideParallelRegion { return 1 }
-        return max(1, min(threadCount, count / max(1, minimumChunk)))
+        return Swift.max(1, Swift.min(threadCount, count / Swift.max(1, minimumChunk)))
     }
 
     /// Calls `body` on disjoint subranges that cover `0..<count`, in parallel when the loop is
@@ -80,16 +92,8 @@ public enum Parallelism {
             body(0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = count * chunk / chunks
-                let end = count * (chunk + 1) / chunks
-                let wasInside = pthread_getspecific(regionKey.key)
-                pthread_setspecific(regionKey.key, UnsafeRawPointer(bitPattern: 1))
-                work.value(start..<end)
-                pthread_setspecific(regionKey.key, wasInside)
-            }
+        ThreadPool.shared.run(chunks: chunks) { chunk in
+            body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
 }

@@ -1,14 +1,63 @@
+/// A scalar function of one argument, applied elementwise by ``ElementwiseKernels``.
+///
+/// Kernels take functions as conforming types rather than closures: the generic kernel is then
+/// specialized for each function, so the function inlines into the loop that every thread runs
+/// (a closure captured across threads would cost an indirect call per element).
+protocol UnaryScalarFunction: Sendable {
+    func callAsFunction(_ x: Float) -> Float
+}
+
+/// A scalar function of two arguments; see ``UnaryScalarFunction``.
+protocol BinaryScalarFunction: Sendable {
+    func callAsFunction(_ x: Float, _ y: Float) -> Float
+}
+
+/// A scalar function of three arguments; see ``UnaryScalarFunction``.
+protocol TernaryScalarFunction: Sendable {
+    func callAsFunction(_ x: Float, _ y: Float, _ z: Float) -> Float
+}
+
+/// Wraps a closure for the rarely used elementwise paths (backward passes of uncommon ops),
+/// where an indirect call per element is an acceptable price for brevity.
+struct ClosureFunction1: UnaryScalarFunction {
+    let body: @Sendable (Float) -> Float
+    func callAsFunction(_ x: Float) -> Float { body(x) }
+}
+
+struct ClosureFunction2: BinaryScalarFunction {
+    let body: @Sendable (Float, Float) -> Float
+    func callAsFunction(_ x: Float, _ y: Float) -> Float { body(x, y) }
+}
+
+struct ClosureFunction3: TernaryScalarFunction {
+    let body: @Sendable (Float, Float, Float) -> Float
+    func callAsFunction(_ x: Float, _ y: Float, _ z: Float) -> Float { body(x, y, z) }
+}
+
 /// Drivers that apply a scalar function over one, two or three operands with broadcasting,
 /// strides and threads handled once for every elementwise operation.
 ///
 /// The contiguous same-shape case becomes one flat loop that LLVM vectorizes; anything else is
 /// walked as runs (``StridedIteration``). Output is always a fresh contiguous tensor.
 enum ElementwiseKernels {
+    static func map(_ x: Tensor, _ body: @escaping @Sendable (Float) -> Float) -> Tensor {
+        map(x, ClosureFunction1(body: body))
+    }
+
+    static func map(_ a: Tensor, _ b: Tensor, _ body: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
+        map(a, b, ClosureFunction2(body: body))
+    }
+
+    static func map(
+        _ a: Tensor, _ b: Tensor, _ c: Tensor, _ body: @escaping @Sendable (Float, Float, Float) -> Float
+    ) -> Tensor {
+        map(a, b, c, ClosureFunction3(body: body))
+    }
+
     /// Elements per thread below which splitting a loop costs more than it saves.
     static let minimumChunk = 1 << 14
 
-    @inline(__always)
-    static func map(_ x: Tensor, _ function: (Float) -> Float) -> Tensor {
+    static func map<Function: UnaryScalarFunction>(_ x: Tensor, _ function: Function) -> Tensor {
         let result = Tensor(uninitializedShape: x.shape)
         let output = result.storage.base
         let input = x.basePointer
@@ -29,42 +78,7 @@ enum ElementwiseKernels {
         return result
     }
 
-    /// Like ``map(_:_:)`` with an 8-wide vector form of the function for contiguous input.
-    @inline(__always)
-    static func map(
-        _ x: Tensor, _ function: (Float) -> Float, vectorized: (SIMD8<Float>) -> SIMD8<Float>
-    ) -> Tensor {
-        guard x.isContiguous else { return map(x, function) }
-        let result = Tensor(uninitializedShape: x.shape)
-        let output = result.storage.base
-        let input = x.basePointer
-        Parallelism.forEachChunk(of: x.scalarCount, minimumChunk: minimumChunk) { range in
-            apply(vectorized, function, input + range.lowerBound, output + range.lowerBound, range.count)
-        }
-        return result
-    }
-
-    /// Applies a vector function to `count` contiguous floats, finishing the tail with the scalar form.
-    @inline(__always)
-    static func apply(
-        _ vectorized: (SIMD8<Float>) -> SIMD8<Float>, _ function: (Float) -> Float,
-        _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ count: Int
-    ) {
-        var i = 0
-        let rawInput = UnsafeRawPointer(input), rawOutput = UnsafeMutableRawPointer(output)
-        while i + 8 <= count {
-            let v = rawInput.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            rawOutput.storeBytes(of: vectorized(v), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            output[i] = function(input[i])
-            i += 1
-        }
-    }
-
-    @inline(__always)
-    static func map(_ a: Tensor, _ b: Tensor, _ function: (Float, Float) -> Float) -> Tensor {
+    static func map<Function: BinaryScalarFunction>(_ a: Tensor, _ b: Tensor, _ function: Function) -> Tensor {
         let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape)
         let result = Tensor(uninitializedShape: shape)
         let output = result.storage.base
@@ -93,9 +107,8 @@ enum ElementwiseKernels {
         return result
     }
 
-    @inline(__always)
-    static func map(
-        _ a: Tensor, _ b: Tensor, _ c: Tensor, _ function: (Float, Float, Float) -> Float
+    static func map<Function: TernaryScalarFunction>(
+        _ a: Tensor, _ b: Tensor, _ c: Tensor, _ function: Function
     ) -> Tensor {
         let shape = broadcastShape(broadcastShape(a.shape, b.shape), c.shape)
         let result = Tensor(uninitializedShape: shape)

@@ -110,13 +110,13 @@ enum MatrixProduct {
             }
         }
 
-        // Work items: each batch entry, cut into row blocks when there are too few entries to
-        // keep every thread busy.
+        // Work items: each batch entry, cut into one row block per thread when the entries
+        // don't divide evenly among the threads (large blocks keep sgemm efficient).
         let threads = Parallelism.threadCount
         let flopsPerEntry = 2 * rows * n * k
         var rowBlocks = 1
-        if batchCount < 4 * threads && flopsPerEntry >= 2 * minimumFlopsPerChunk {
-            rowBlocks = Swift.min(Swift.max(1, rows / 16), (4 * threads + batchCount - 1) / batchCount)
+        if batchCount % threads != 0 && flopsPerEntry >= 2 * minimumFlopsPerChunk {
+            rowBlocks = Swift.min(Swift.max(1, rows / 8), threads)
         }
         let itemCount = batchCount * rowBlocks
         let flopsPerItem = Swift.max(1, flopsPerEntry / rowBlocks)

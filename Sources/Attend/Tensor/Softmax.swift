@@ -81,21 +81,7 @@ enum SoftmaxKernels {
     static func exponentiate(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, subtracting shift: Float
     ) -> Float {
-        var i = 0
-        var lanes = SIMD8<Float>()
-        let (rawX, rawY) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
-        while i + 8 <= count {
-            let e = VectorMath.exp(rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
-            rawY.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            lanes += e
-            i += 8
-        }
-        var total = lanes.sum()
-        while i < count {
-            y[i] = VectorMath.exp(x[i] - shift)
-            total += y[i]
-            i += 1
-        }
-        return total
+        VectorMath.exp(x, minus: shift, into: y, count: count)
+        return RowKernels.sum(y, count: count)
     }
 }

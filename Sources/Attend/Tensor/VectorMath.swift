@@ -1,40 +1,36 @@
-/// Vectorized transcendental functions for the hot loops (softmax, attention, activations).
-///
-/// Written with portable SIMD types so they compile to whatever vector width the target
-/// allows; accurate to about 2 ulp over the whole float range.
+/// Transcendental functions written so that LLVM vectorizes the loops that call them: plain
+/// float arithmetic, bit casts and selects, with no calls, traps or branches.
 enum VectorMath {
-    /// `eˣ` for 8 lanes: range reduction `x = n·ln2 + r`, |r| ≤ ln2/2, a degree-6 polynomial
-    /// for `eʳ` (Cephes `expf`), then scaling by `2ⁿ` in two steps so that results down to the
-    /// subnormal range stay exact. `exp(-∞) = 0`, `exp(+∞) = +∞`, NaN propagates.
+    /// `eˣ`, accurate to about 1 ulp: range reduction `x = n·ln2 + r` with `|r| ≤ ln2/2`, a
+    /// degree-6 polynomial for `eʳ` (Cephes `expf`), then scaling by `2ⁿ` in two halves so
+    /// that subnormal results stay exact. `exp(-∞) = 0`, `exp(+∞) = +∞`, NaN propagates.
     @inline(__always)
-    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -103.5), upperBound: SIMD8(repeating: 88.75))
-        // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick (no SSE4.1 needed).
-        let magic = SIMD8<Float>(repeating: 12_582_912)
-        let n = (clamped * 1.442_695_04 + magic) - magic
-        var r = clamped - n * 0.693_359_375
-        r = r - n * -2.121_944_4e-4
-        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    static func exp(_ x: Float) -> Float {
+        let clamped = Swift.min(Swift.max(x, -103.5), 88.75)
+        // Rounding x·log2(e) to an integer with the 1.5·2²³ trick leaves n in the low mantissa bits.
+        let shifted = clamped * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        let r = (clamped - n * 0.693_359_375) - n * -2.121_944_4e-4
+        var p: Float = 1.987_569_15e-4
         p = p * r + 1.398_199_95e-3
         p = p * r + 8.333_451_9e-3
         p = p * r + 4.166_579_59e-2
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         p = p * (r * r) + r + 1
-        let exponent = SIMD8<Int32>(n, rounding: .towardZero)
+        let exponent = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
         let half = exponent &>> 1
-        let scale1 = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
-        let scale2 = unsafeBitCast((exponent &- half &+ 127) &<< 23, to: SIMD8<Float>.self)
+        let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
+        let scale2 = Float(bitPattern: UInt32(bitPattern: (exponent &- half &+ 127) &<< 23))
         var result = p * scale1 * scale2
-        result.replace(with: 0, where: x .< -103.5)
-        result.replace(with: Float.infinity, where: x .> 88.75)
-        result.replace(with: x, where: x .!= x)
-        return result
+        result = x < -103.5 ? 0 : result
+        result = x > 88.75 ? .infinity : result
+        return x.isNaN ? x : result
     }
 
-    /// Scalar `eˣ` with the same algorithm, for loop tails (bit-identical to the vector lanes).
+    /// Writes `exp(xᵢ − shift)` for `count` floats; a loop LLVM vectorizes.
     @inline(__always)
-    static func exp(_ x: Float) -> Float {
-        exp(SIMD8<Float>(repeating: x))[0]
+    static func exp(_ x: UnsafePointer<Float>, minus shift: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = exp(x[i] - shift) }
     }
 }

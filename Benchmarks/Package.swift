@@ -1,0 +1,27 @@
+// swift-tools-version:6.0
+// Release-mode benchmarks for Attend, kept out of the library package so they never slow its build.
+//   swift run -c release --package-path Benchmarks attend-benchmarks --help
+import PackageDescription
+
+let package = Package(
+    name: "AttendBenchmarks",
+    dependencies: [
+        .package(name: "Attend", path: ".."),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Direct OpenBLAS access, to time raw sgemm beside Attend's matmul.
+        .systemLibrary(name: "RawBLAS", path: "Sources/RawBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .executableTarget(
+            name: "attend-benchmarks",
+            dependencies: [
+                .product(name: "Attend", package: "Attend"),
+                "RawBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/AttendBenchmarks"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct AttendBenchmarks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attend-benchmarks",
+        abstract: "Release-mode benchmarks of Attend's kernels. Build with -c release.",
+        subcommands: [MatmulBenchmark.self, ElementwiseBenchmark.self]
+    )
+}
