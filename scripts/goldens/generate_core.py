@@ -26,8 +26,9 @@ def rand(*shape, low=-2.0, high=2.0):
 
 
 def compact(values):
-    """9 significant digits: exact for float32 inputs, ~1e-9 relative for float64 results."""
-    return [v if math.isinf(v) or math.isnan(v) else float(f"{v:.9g}") for v in values]
+    """9 significant digits: exact for float32 inputs, ~1e-9 relative for float64 results.
+    Non-finite values are written as the strings "inf", "-inf" and "nan" (JSON has no literal for them)."""
+    return [str(v) if math.isinf(v) or math.isnan(v) else float(f"{v:.9g}") for v in values]
 
 
 def spec(t, permutation=None):

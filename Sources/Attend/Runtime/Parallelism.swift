@@ -92,9 +92,20 @@ public enum Parallelism {
             body(0..<count)
             return
         }
-        ThreadPool.shared.run(chunks: chunks) { chunk in
+        ThreadPool.shared.run(chunks: chunks, threads: chunks) { chunk in
             body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
+    }
+
+    /// Calls `body(item)` for every item in `0..<count`, handing items to ``threadCount``
+    /// threads as they become free, for work items of uneven cost (list the costly ones first).
+    /// Runs serially inside another parallel loop.
+    static func forEachItem(count: Int, _ body: (Int) -> Void) {
+        if count == 1 || isInsideParallelRegion || threadCount == 1 {
+            for item in 0..<count { body(item) }
+            return
+        }
+        ThreadPool.shared.run(chunks: count, threads: threadCount, body)
     }
 }
 

@@ -24,6 +24,8 @@ final class ThreadPool: @unchecked Sendable {
     /// Address of the current job's ``Job`` box.
     private let currentJob = Atomic<UInt>(0)
     private let chunkCount = Atomic<Int>(0)
+    /// Workers still allowed to join the current job (the caller is not counted).
+    private let seats = Atomic<Int>(0)
     private let workerCount = Atomic<Int>(0)
 
     private let sleepLock = NSCondition()
@@ -35,21 +37,23 @@ final class ThreadPool: @unchecked Sendable {
         init(_ body: @escaping (Int) -> Void) { self.body = body }
     }
 
-    /// Runs `body(chunk)` for every chunk in `0..<chunks` on up to `chunks` threads (the caller
-    /// included) and returns when all have finished.
-    func run(chunks: Int, _ body: (Int) -> Void) {
-        guard chunks > 1, callerLock.try() else {
+    /// Runs `body(chunk)` for every chunk in `0..<chunks` on up to `threads` threads (the
+    /// caller included), handing out chunks dynamically, and returns when all have finished.
+    func run(chunks: Int, threads: Int, _ body: (Int) -> Void) {
+        let helpers = Swift.min(chunks, threads) - 1
+        guard helpers > 0, callerLock.try() else {
             for chunk in 0..<chunks { body(chunk) }
             return
         }
         defer { callerLock.unlock() }
-        ensureWorkers(chunks - 1)
+        ensureWorkers(helpers)
         withoutActuallyEscaping(body) { body in
             let job = Job(body)
             let address = UInt(bitPattern: Unmanaged.passUnretained(job).toOpaque())
             withExtendedLifetime(job) {
                 currentJob.store(address, ordering: .sequentiallyConsistent)
                 chunkCount.store(chunks, ordering: .sequentiallyConsistent)
+                seats.store(helpers, ordering: .sequentiallyConsistent)
                 unfinished.store(chunks, ordering: .sequentiallyConsistent)
                 let next = generation.load(ordering: .relaxed) &+ 1
                 claims.store(UInt64(next) << 32, ordering: .sequentiallyConsistent)
@@ -120,8 +124,11 @@ final class ThreadPool: @unchecked Sendable {
                 current = generation.load(ordering: .acquiring)
             }
             seen = current
+            // Join only while seats are left (the thread count may be below the worker count).
             // A worker that wakes late fails its claims on the generation check.
-            runChunks(of: seen, chunks: chunkCount.load(ordering: .acquiring))
+            if seats.subtract(1, ordering: .acquiringAndReleasing).oldValue > 0 {
+                runChunks(of: seen, chunks: chunkCount.load(ordering: .acquiring))
+            }
         }
     }
 }

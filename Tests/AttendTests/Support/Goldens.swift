@@ -9,6 +9,33 @@ struct GoldenTensor: Decodable, Sendable {
     let data: [Double]
     let permutation: [Int]?
 
+    private enum CodingKeys: String, CodingKey { case shape, data, permutation }
+
+    /// A number, or one of the strings "inf", "-inf", "nan" (JSON has no literal for them).
+    private enum Scalar: Decodable {
+        case number(Double)
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Double.self) {
+                self = .number(number)
+                return
+            }
+            switch try container.decode(String.self) {
+            case "inf": self = .number(.infinity)
+            case "-inf": self = .number(-.infinity)
+            default: self = .number(.nan)
+            }
+        }
+        var value: Double { if case .number(let v) = self { v } else { .nan } }
+    }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        shape = try container.decode([Int].self, forKey: .shape)
+        data = try container.decode([Scalar].self, forKey: .data).map(\.value)
+        permutation = try container.decodeIfPresent([Int].self, forKey: .permutation)
+    }
+
     /// The tensor with `shape`; stored permuted, it comes back as a non-contiguous view.
     var tensor: Tensor {
         let values = data.map { Float($0) }
@@ -30,11 +57,13 @@ func loadGoldens<Value: Decodable>(_ name: String, as type: Value.Type) throws -
 
 enum GoldenError: Error { case missing(String) }
 
-/// Checks `actual` against `expected` elementwise: `|a − e| ≤ tolerance · max(|e|, 1)`
-/// (relative above 1, absolute below), with matching shapes and matching infinities/NaNs.
+/// Checks `actual` against `expected` elementwise: `|a − e| ≤ tolerance · max(|e|, floor)`
+/// (relative above `floor`, absolute below), with matching shapes and matching infinities/NaNs.
+/// `floor` is 1 unless given; pass the tensor's largest magnitude to measure errors against
+/// the scale of the whole tensor (inputs whose float32 rounding is itself that large).
 func expectClose(
     _ actual: Tensor, _ expected: Tensor, tolerance: Float, _ context: String = "",
-    sourceLocation: SourceLocation = #_sourceLocation
+    floor: Float = 1, sourceLocation: SourceLocation = #_sourceLocation
 ) {
     #expect(actual.shape == expected.shape, "\(context): shape \(actual.shape) != \(expected.shape)",
             sourceLocation: sourceLocation)
@@ -48,7 +77,7 @@ func expectClose(
         } else if e[i].isInfinite || a[i].isInfinite {
             error = a[i] == e[i] ? 0 : .infinity
         } else {
-            error = abs(a[i] - e[i]) / max(abs(e[i]), 1)
+            error = abs(a[i] - e[i]) / max(abs(e[i]), floor)
         }
         if error > tolerance && error > (worst?.error ?? 0) { worst = (i, error) }
     }

@@ -1,0 +1,68 @@
+/// Attention as plain, differentiable tensor operations: scores and weights are materialized.
+/// Used when the weights are wanted, when an additive mask needs gradients, and as the oracle
+/// the fused kernel is tested against.
+enum ReferenceAttention {
+    static func compute(
+        query: Tensor, key: Tensor, value: Tensor, shapes s: AttentionShapes,
+        mask: ResolvedAttentionMask, dropout: AttentionDropout?
+    ) -> (output: Tensor, weights: Tensor) {
+        let (b, h, g, hkv) = (s.batch, s.heads, s.groupSize, s.keyValueHeads)
+        // Group query heads by their key/value head; K and V broadcast over the group (no copy).
+        let groupedQuery = query.reshaped([b, hkv, g, s.queryLength, s.headDimension])
+        let groupedKey = key.unsqueezed(axis: 2)                                         // [B, Hkv, 1, Lk, D]
+        var scores = (matmul(groupedQuery, groupedKey.transposed()) * s.scale)
+            .reshaped([b, h, s.queryLength, s.keyLength])                                 // [B, H, Lq, Lk]
+        if let bias = mask.bias {
+            // Select rather than add where the bias is -∞, so that NaN scores there stay masked.
+            let blocked = ElementwiseKernels.map(bias.detached) { $0 == -.infinity ? 0 : 1 }
+            scores = Tensor.where(blocked, scores + bias, Tensor(-.infinity))
+        }
+        if let allowed = mask.structuralAllowance() {
+            scores = Tensor.where(allowed, scores, Tensor(-.infinity))
+        }
+        var weights = softmax(scores, axis: -1)                                           // [B, H, Lq, Lk]
+        if let dropout {
+            weights = weights * dropout.factors(shape: weights.shape)
+        }
+        let groupedWeights = weights.reshaped([b, hkv, g * s.queryLength, s.keyLength])
+        var output = matmul(groupedWeights, finiteValues(value))                          // [B, Hkv, G·Lq, Dv]
+        output = output.reshaped([b, h, s.queryLength, s.valueDimension])
+        return (addNonFiniteContributions(output, weights: weights, value: value, shapes: s), weights)
+    }
+
+    /// `value` with its non-finite entries replaced by 0 (the same tensor when all are finite),
+    /// so that a zero weight times a NaN value at a masked key cannot poison the product.
+    static func finiteValues(_ value: Tensor) -> Tensor {
+        guard value.scalars.contains(where: { !$0.isFinite }) else { return value }
+        let finite = ElementwiseKernels.map(value.detached) { $0.isFinite ? 1 : 0 }
+        return Tensor.where(finite, value, Tensor(0))
+    }
+
+    /// Adds `w·v` for the non-finite value entries that a query really attends to (weight ≠ 0),
+    /// so that attended garbage still shows as NaN or ∞, exactly as an unmasked product would.
+    static func addNonFiniteContributions(
+        _ output: Tensor, weights: Tensor, value: Tensor, shapes s: AttentionShapes
+    ) -> Tensor {
+        let values = value.scalars
+        guard values.contains(where: { !$0.isFinite }) else { return output }
+        let w = weights.scalars
+        var result = output.scalars
+        for b in 0..<s.batch {
+            for head in 0..<s.heads {
+                let kvHead = head / s.groupSize
+                for j in 0..<s.keyLength {
+                    let row = ((b * s.keyValueHeads + kvHead) * s.keyLength + j) * s.valueDimension
+                    for d in 0..<s.valueDimension where !values[row + d].isFinite {
+                        for i in 0..<s.queryLength {
+                            let weight = w[((b * s.heads + head) * s.queryLength + i) * s.keyLength + j]
+                            if weight != 0 {
+                                result[((b * s.heads + head) * s.queryLength + i) * s.valueDimension + d] += weight * values[row + d]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: output.shape, scalars: result).recordingGradient(from: [output]) { g in [g] }
+    }
+}

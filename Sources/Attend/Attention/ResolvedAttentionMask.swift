@@ -1,0 +1,94 @@
+/// An ``AttentionMask`` resolved against concrete sizes: a contiguous range of allowed keys for
+/// every (batch entry, query), plus an optional dense bias.
+///
+/// Every structural mask is an interval constraint on `j − i` or on `j`, so any intersection of
+/// them is still one interval per query: `max(lower bounds) ≤ j < min(upper bounds)`.
+struct ResolvedAttentionMask: Sendable {
+    let batch: Int, heads: Int, queryLength: Int, keyLength: Int
+    /// Keys `j ≥ i + lowerOffset` (nil: unbounded).
+    private(set) var lowerOffset: Int?
+    /// Keys `j ≤ i + upperOffset` (nil: unbounded).
+    private(set) var upperOffset: Int?
+    /// Per batch entry, keys `j < validLengths[b]`.
+    private(set) var validLengths: [Int]?
+    /// Dense additive bias (boolean masks become 0 / `-∞`), broadcastable to `[B, H, Lq, Lk]`.
+    private(set) var bias: Tensor?
+
+    init(_ mask: AttentionMask, batch: Int, heads: Int, queryLength: Int, keyLength: Int) {
+        self.batch = batch
+        self.heads = heads
+        self.queryLength = queryLength
+        self.keyLength = keyLength
+        add(mask)
+    }
+
+    private var fullShape: [Int] { [batch, heads, queryLength, keyLength] }
+
+    private mutating func add(_ mask: AttentionMask) {
+        let diagonal = keyLength - queryLength
+        switch mask {
+        case .none:
+            break
+        case .causal:
+            constrainUpper(0)
+        case .causalLowerRight:
+            constrainUpper(diagonal)
+        case .slidingWindow(let left, let right):
+            if left >= 0 { lowerOffset = Swift.max(lowerOffset ?? Int.min, diagonal - left) }
+            if right >= 0 { constrainUpper(diagonal + right) }
+        case .keyPadding(let lengths):
+            precondition(lengths.count == batch,
+                         "keyPadding has \(lengths.count) valid lengths for a batch of \(batch) (attention shape \(fullShape))")
+            for length in lengths {
+                precondition(length >= 0 && length <= keyLength,
+                             "keyPadding valid length \(length) is outside 0...\(keyLength) (attention shape \(fullShape))")
+            }
+            validLengths = validLengths.map { zip($0, lengths).map { Swift.min($0, $1) } } ?? lengths
+        case .boolean(let allowed):
+            checkBroadcastable(allowed, "boolean")
+            let term = Tensor.where(allowed.detached, Tensor(0), Tensor(-.infinity))
+            bias = bias.map { $0 + term } ?? term
+        case .additive(let term):
+            checkBroadcastable(term, "additive")
+            bias = bias.map { $0 + term } ?? term
+        case .all(let masks):
+            for mask in masks { add(mask) }
+        }
+    }
+
+    private mutating func constrainUpper(_ offset: Int) {
+        upperOffset = Swift.min(upperOffset ?? Int.max, offset)
+    }
+
+    private func checkBroadcastable(_ tensor: Tensor, _ kind: String) {
+        let shape = tensor.shape
+        let ok = shape.count <= 4 && zip(shape.reversed(), fullShape.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
+        precondition(ok, "\(kind) attention mask of shape \(shape) does not broadcast to [B, H, Lq, Lk] = \(fullShape)")
+    }
+
+    /// True when no structural constraint applies (only, possibly, a dense bias).
+    var hasStructure: Bool { lowerOffset != nil || upperOffset != nil || validLengths != nil }
+
+    /// The keys query `query` of batch entry `batchIndex` may attend to (possibly empty).
+    @inline(__always)
+    func keyRange(batch batchIndex: Int, query: Int) -> Range<Int> {
+        var lower = 0, upper = keyLength
+        if let lowerOffset { lower = Swift.max(lower, Swift.min(keyLength, query + lowerOffset)) }
+        if let upperOffset { upper = Swift.min(upper, Swift.max(0, query + upperOffset + 1)) }
+        if let validLengths { upper = Swift.min(upper, validLengths[batchIndex]) }
+        return lower < upper ? lower..<upper : lower..<lower
+    }
+
+    /// The structural part as a `[B, 1, Lq, Lk]` tensor of 1 (allowed) and 0, for the reference path.
+    func structuralAllowance() -> Tensor? {
+        guard hasStructure else { return nil }
+        var values = [Float](repeating: 0, count: batch * queryLength * keyLength)
+        for b in 0..<batch {
+            for i in 0..<queryLength {
+                let base = (b * queryLength + i) * keyLength
+                for j in keyRange(batch: b, query: i) { values[base + j] = 1 }
+            }
+        }
+        return Tensor(shape: [batch, 1, queryLength, keyLength], scalars: values)
+    }
+}
