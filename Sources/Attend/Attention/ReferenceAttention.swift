@@ -9,9 +9,16 @@ enum ReferenceAttention {
         let (b, h, g, hkv) = (s.batch, s.heads, s.groupSize, s.keyValueHeads)
         // Group query heads by their key/value head; K and V broadcast over the group (no copy).
         let groupedQuery = query.reshaped([b, hkv, g, s.queryLength, s.headDimension])
-        let groupedKey = key.unsqueezed(axis: 2)                                         // [B, Hkv, 1, Lk, D]
+        let groupedKey = finiteValues(key).unsqueezed(axis: 2)                           // [B, Hkv, 1, Lk, D]
         var scores = (matmul(groupedQuery, groupedKey.transposed()) * s.scale)
             .reshaped([b, h, s.queryLength, s.keyLength])                                 // [B, H, Lq, Lk]
+        if !isFinite(key) {
+            // Values from the raw keys (NaN where a non-finite key is attended), gradients through
+            // the cleaned ones, so a masked NaN key cannot reach dQ as 0·NaN.
+            let raw = (matmul(groupedQuery.detached, key.detached.unsqueezed(axis: 2).transposed()) * s.scale)
+                .reshaped([b, h, s.queryLength, s.keyLength])
+            scores = scores + (raw - scores.detached)
+        }
         if let bias = mask.bias {
             // Select rather than add where the bias is -∞, so that NaN scores there stay masked.
             let blocked = ElementwiseKernels.map(bias.detached) { $0 == -.infinity ? 0 : 1 }
@@ -30,10 +37,19 @@ enum ReferenceAttention {
         return (addNonFiniteContributions(output, weights: weights, value: value, shapes: s), weights)
     }
 
+    /// True when every element is finite.
+    static func isFinite(_ tensor: Tensor) -> Bool {
+        tensor.withUnsafeScalars { scalars in
+            var probe: Float = 0
+            for x in scalars { probe += x * 0 }   // 0 for finite x, NaN otherwise; vectorizes
+            return probe == 0
+        }
+    }
+
     /// `value` with its non-finite entries replaced by 0 (the same tensor when all are finite),
     /// so that a zero weight times a NaN value at a masked key cannot poison the product.
     static func finiteValues(_ value: Tensor) -> Tensor {
-        guard value.scalars.contains(where: { !$0.isFinite }) else { return value }
+        guard !isFinite(value) else { return value }
         let finite = ElementwiseKernels.map(value.detached) { $0.isFinite ? 1 : 0 }
         return Tensor.where(finite, value, Tensor(0))
     }
@@ -43,8 +59,8 @@ enum ReferenceAttention {
     static func addNonFiniteContributions(
         _ output: Tensor, weights: Tensor, value: Tensor, shapes s: AttentionShapes
     ) -> Tensor {
+        guard !isFinite(value) else { return output }
         let values = value.scalars
-        guard values.contains(where: { !$0.isFinite }) else { return output }
         let w = weights.scalars
         var result = output.scalars
         for b in 0..<s.batch {
