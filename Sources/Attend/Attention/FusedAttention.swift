@@ -13,10 +13,15 @@ import Foundation
 /// Work items are (query block, batch entry, head), costliest first, handed to threads as they
 /// free up; extra memory is one score tile per thread.
 enum FusedAttention {
-    /// Query rows per tile.
-    nonisolated(unsafe) static var queryBlockSize = 64
-    /// Keys per tile.
-    nonisolated(unsafe) static var keyBlockSize = 256
+    /// Keys per tile: a 256 × 256 score tile (256 KiB) stays in a Zen 4 core's 1 MiB L2.
+    static let keyBlockSize = 256
+
+    /// Query rows per tile. Taller tiles make the sgemm calls more efficient; causal-style masks
+    /// prefer 128 rows, which skip more of the area above the diagonal.
+    /// (Measured with `scripts/benchmark attention`; see docs/benchmarks.md.)
+    static func queryBlockSize(for mask: ResolvedAttentionMask) -> Int {
+        mask.hasUpperBound ? 128 : 256
+    }
 
     static func attention(
         query: Tensor, key: Tensor, value: Tensor, shapes: AttentionShapes,
@@ -111,7 +116,7 @@ enum FusedAttention {
         let output = HeadMatrices.interleaved(batch: s.batch, heads: s.heads, length: s.queryLength,
                                               width: s.valueDimension, zeroed: false)
         let logSumExp = Tensor(uninitializedShape: [s.batch, s.heads, s.queryLength])
-        let blockSize = queryBlockSize
+        let blockSize = queryBlockSize(for: operands.mask)
         let blocks = (s.queryLength + blockSize - 1) / blockSize
         let pairs = s.batch * s.heads
         let lse = UncheckedSendable(logSumExp.storage.base)
@@ -259,10 +264,24 @@ enum SoftmaxRows {
         return best
     }
 
-    /// Replaces `x` by `exp(x − shift)` (for `x ≤ shift`) and returns the sum.
+    /// Replaces `x` by `exp(x − shift)` (for `x ≤ shift`) and returns the sum, in one pass.
     @inline(__always)
     static func exponentiate(_ x: UnsafeMutablePointer<Float>, count: Int, subtracting shift: Float) -> Float {
-        for i in 0..<count { x[i] = VectorMath.expNonPositive(x[i] - shift) }
-        return RowKernels.sum(x, count: count)
+        var lanes = SIMD8<Float>()
+        var i = 0
+        let raw = UnsafeMutableRawPointer(x)
+        while i + 8 <= count {
+            let e = VectorMath.expNonPositive(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            lanes += e
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < count {
+            x[i] = VectorMath.expNonPositive(x[i] - shift)
+            total += x[i]
+            i += 1
+        }
+        return total
     }
 }

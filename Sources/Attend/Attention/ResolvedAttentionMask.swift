@@ -66,6 +66,10 @@ struct ResolvedAttentionMask: Sendable {
         precondition(ok, "\(kind) attention mask of shape \(shape) does not broadcast to [B, H, Lq, Lk] = \(fullShape)")
     }
 
+    /// True when some query sees fewer than all keys from a structural upper bound (causal,
+    /// windows, padding), so that tiles right of the diagonal can be skipped.
+    var hasUpperBound: Bool { upperOffset != nil || validLengths != nil }
+
     /// True when no structural constraint applies (only, possibly, a dense bias).
     var hasStructure: Bool { lowerOffset != nil || upperOffset != nil || validLengths != nil }
 
