@@ -31,6 +31,13 @@ struct AttentionShapes: Sendable, CustomStringConvertible {
         precondition(self.scale.isFinite, "\(function): scale must be finite, got \(self.scale)")
     }
 
+    init(batch: Int, heads: Int, keyValueHeads: Int, queryLength: Int, keyLength: Int,
+         headDimension: Int, valueDimension: Int, scale: Float) {
+        (self.batch, self.heads, self.keyValueHeads) = (batch, heads, keyValueHeads)
+        (self.queryLength, self.keyLength) = (queryLength, keyLength)
+        (self.headDimension, self.valueDimension, self.scale) = (headDimension, valueDimension, scale)
+    }
+
     var description: String {
         "[B \(batch), H \(heads), Hkv \(keyValueHeads), Lq \(queryLength), Lk \(keyLength), D \(headDimension), Dv \(valueDimension)]"
     }

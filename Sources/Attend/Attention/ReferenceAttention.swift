@@ -6,8 +6,17 @@ enum ReferenceAttention {
         query: Tensor, key: Tensor, value: Tensor, shapes s: AttentionShapes,
         mask: ResolvedAttentionMask, dropout: AttentionDropout?
     ) -> (output: Tensor, weights: Tensor) {
+        var weights = softmax(masked(scores(query: query, key: key, shapes: s), by: mask), axis: -1)   // [B, H, Lq, Lk]
+        if let dropout {
+            weights = weights * dropout.factors(shape: weights.shape)
+        }
+        return (weightedValues(weights: weights, value: value, shapes: s), weights)
+    }
+
+    /// `scale · Q Kᵀ` per head, `[B, H, Lq, Lk]`. Query heads are grouped by their key/value
+    /// head, and K broadcasts over the group without a copy.
+    static func scores(query: Tensor, key: Tensor, shapes s: AttentionShapes) -> Tensor {
         let (b, h, g, hkv) = (s.batch, s.heads, s.groupSize, s.keyValueHeads)
-        // Group query heads by their key/value head; K and V broadcast over the group (no copy).
         let groupedQuery = query.reshaped([b, hkv, g, s.queryLength, s.headDimension])
         let groupedKey = finiteValues(key).unsqueezed(axis: 2)                           // [B, Hkv, 1, Lk, D]
         var scores = (matmul(groupedQuery, groupedKey.transposed()) * s.scale)
@@ -19,22 +28,29 @@ enum ReferenceAttention {
                 .reshaped([b, h, s.queryLength, s.keyLength])
             scores = scores + (raw - scores.detached)
         }
+        return scores
+    }
+
+    /// Scores with the mask applied: the bias added, and `-∞` wherever attention is not allowed
+    /// (selected, not added, so NaN scores at blocked keys stay blocked).
+    static func masked(_ scores: Tensor, by mask: ResolvedAttentionMask) -> Tensor {
+        var scores = scores
         if let bias = mask.bias {
-            // Select rather than add where the bias is -∞, so that NaN scores there stay masked.
-            let blocked = ElementwiseKernels.map(bias.detached) { $0 == -.infinity ? 0 : 1 }
-            scores = Tensor.where(blocked, scores + bias, Tensor(-.infinity))
+            let open = ElementwiseKernels.map(bias.detached) { $0 == -.infinity ? 0 : 1 }
+            scores = Tensor.where(open, scores + bias, Tensor(-.infinity))
         }
         if let allowed = mask.structuralAllowance() {
             scores = Tensor.where(allowed, scores, Tensor(-.infinity))
         }
-        var weights = softmax(scores, axis: -1)                                           // [B, H, Lq, Lk]
-        if let dropout {
-            weights = weights * dropout.factors(shape: weights.shape)
-        }
-        let groupedWeights = weights.reshaped([b, hkv, g * s.queryLength, s.keyLength])
-        var output = matmul(groupedWeights, finiteValues(value))                          // [B, Hkv, G·Lq, Dv]
-        output = output.reshaped([b, h, s.queryLength, s.valueDimension])
-        return (addNonFiniteContributions(output, weights: weights, value: value, shapes: s), weights)
+        return scores
+    }
+
+    /// `weights · V` per head, `[B, H, Lq, Dv]`, with masked non-finite values kept out.
+    static func weightedValues(weights: Tensor, value: Tensor, shapes s: AttentionShapes) -> Tensor {
+        let groupedWeights = weights.reshaped([s.batch, s.keyValueHeads, s.groupSize * s.queryLength, s.keyLength])
+        let output = matmul(groupedWeights, finiteValues(value))                          // [B, Hkv, G·Lq, Dv]
+            .reshaped([s.batch, s.heads, s.queryLength, s.valueDimension])
+        return addNonFiniteContributions(output, weights: weights, value: value, shapes: s)
     }
 
     /// True when every element is finite.
