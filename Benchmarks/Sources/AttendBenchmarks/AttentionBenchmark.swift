@@ -27,12 +27,7 @@ struct AttentionBenchmark: ParsableCommand {
     func run() throws {
         if !json { print("| shape | causal | threads | pass | ms |\n|---|---|---:|---|---:|") }
         for text in shapes {
-            let dims = text.split(separator: ",").compactMap { Int($0) }
-            guard dims.count == 4 else { throw ValidationError("shape \(text) is not B,H,L,D") }
-            var generator = PhiloxGenerator(seed: 1)
-            let q = Tensor.normal(dims, using: &generator)
-            let k = Tensor.normal(dims, using: &generator)
-            let v = Tensor.normal(dims, using: &generator)
+            let (q, k, v) = try randomAttentionInputs(shape: text)
             for causal in [false, true] {
                 let mask: AttentionMask = causal ? .causal : .none
                 for threadCount in threads {
@@ -76,12 +71,7 @@ struct AttentionMemoryBenchmark: ParsableCommand {
     var json = false
 
     func run() throws {
-        let dims = shape.split(separator: ",").compactMap { Int($0) }
-        guard dims.count == 4 else { throw ValidationError("shape \(shape) is not B,H,L,D") }
-        var generator = PhiloxGenerator(seed: 1)
-        let q = Tensor.normal(dims, using: &generator)
-        let k = Tensor.normal(dims, using: &generator)
-        let v = Tensor.normal(dims, using: &generator)
+        let (q, k, v) = try randomAttentionInputs(shape: shape)
         resetPeakResidentBytes()
         let before = residentBytes(field: "VmRSS:")
         let output = scaledDotProductAttention(query: q, key: k, value: v)
@@ -94,6 +84,17 @@ struct AttentionMemoryBenchmark: ParsableCommand {
             print("extra peak memory for attention at [\(shape)]: \(formatted(extra)) MiB (output: \(formatted(Double(output.scalarCount * 4) / 1_048_576)) MiB)")
         }
     }
+}
+
+/// Standard-normal query, key and value of the shape written "B,H,L,D".
+func randomAttentionInputs(shape text: String) throws -> (Tensor, Tensor, Tensor) {
+    let dims = text.split(separator: ",").compactMap { Int($0) }
+    guard dims.count == 4, dims.allSatisfy({ $0 > 0 }) else {
+        throw ValidationError("shape \(text) is not four positive sizes B,H,L,D")
+    }
+    var generator = PhiloxGenerator(seed: 1)
+    return (Tensor.normal(dims, using: &generator), Tensor.normal(dims, using: &generator),
+            Tensor.normal(dims, using: &generator))
 }
 
 /// Resets the kernel's peak-RSS counter (`VmHWM`) to the current RSS (Linux ≥ 4.0).
