@@ -5,6 +5,7 @@ let package = Package(
     name: "Attend",
     products: [
         .library(name: "Attend", targets: ["Attend"]),
+        .library(name: "AttendNN", targets: ["AttendNN"]),
         .executable(name: "attend", targets: ["AttendCLI"]),
     ],
     dependencies: [
@@ -19,16 +20,18 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "Attend", dependencies: ["CBLAS"]),
+        .target(name: "AttendNN", dependencies: ["Attend"]),
         .executableTarget(
             name: "AttendCLI",
             dependencies: [
                 "Attend",
+                "AttendNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend"],
+            dependencies: ["Attend", "AttendNN"],
             resources: [.copy("Goldens")]
         ),
     ],

@@ -14,11 +14,57 @@ extension Tensor {
         precondition(target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == scalarCount,
                      "cannot reshape \(shape) (\(scalarCount) scalars) to \(newShape)")
         if target == shape { return self }
-        let source = isContiguous ? self : contiguousCopy()
-        let result = Tensor(storage: source.storage, shape: target,
+        let result: Tensor
+        if let viewStrides = viewStrides(for: target) {
+            result = Tensor(storage: storage, shape: target, strides: viewStrides, offset: offset)
+        } else {
+            let source = contiguousCopy()
+            result = Tensor(storage: source.storage, shape: target,
                             strides: Tensor.contiguousStrides(for: target), offset: source.offset)
+        }
         let inputShape = shape
         return result.recordingGradient(from: [self]) { gradient in [gradient.reshaped(inputShape)] }
+    }
+
+    /// Strides that show this view's elements in `target` shape without copying, when the
+    /// reshape only splits or merges axes whose elements are evenly spaced (PyTorch's `view`
+    /// rule); nil when a copy is needed.
+    func viewStrides(for target: [Int]) -> [Int]? {
+        if isContiguous { return Tensor.contiguousStrides(for: target) }
+        // Groups of source axes that merge (each contiguous within itself) must map onto groups of target axes.
+        let source = shape.indices.filter { shape[$0] != 1 }
+        var result = [Int](repeating: 0, count: target.count)
+        var targetAxis = target.count - 1
+        var sourceIndex = source.count - 1
+        while sourceIndex >= 0 {
+            // Collect a chunk of source axes that can merge: stride[i] == stride[i+1] * size[i+1].
+            var chunkSize = shape[source[sourceIndex]]
+            let innerStride = strides[source[sourceIndex]]
+            while sourceIndex > 0
+                && strides[source[sourceIndex - 1]] == strides[source[sourceIndex]] * shape[source[sourceIndex]] {
+                sourceIndex -= 1
+                chunkSize *= shape[source[sourceIndex]]
+            }
+            sourceIndex -= 1
+            // Lay target axes (innermost first) onto this chunk.
+            var covered = 1
+            var running = innerStride
+            while covered < chunkSize {
+                guard targetAxis >= 0 else { return nil }
+                let size = target[targetAxis]
+                result[targetAxis] = running
+                running *= size
+                covered *= size
+                targetAxis -= 1
+            }
+            guard covered == chunkSize else { return nil }
+        }
+        while targetAxis >= 0 {
+            guard target[targetAxis] == 1 else { return nil }
+            result[targetAxis] = 1
+            targetAxis -= 1
+        }
+        return result
     }
 
     /// A contiguous tensor with the same elements (`self` when already contiguous).

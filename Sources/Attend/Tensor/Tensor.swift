@@ -81,6 +81,12 @@ public struct Tensor: Sendable {
         return storage.base[offset]
     }
 
+    /// True when both are the same view of the same storage (the same tensor passed twice), so
+    /// that, say, one projection can serve as query, key and value.
+    public func isIdenticalView(to other: Tensor) -> Bool {
+        storage === other.storage && offset == other.offset && shape == other.shape && strides == other.strides
+    }
+
     /// Row-major strides of a contiguous tensor of `shape`.
     static func contiguousStrides(for shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)

@@ -1,0 +1,165 @@
+import Attend
+
+/// Multi-head attention over batch-first `[B, L, E]` sequences, with PyTorch's parameter names
+/// and layouts (`nn.MultiheadAttention(batch_first=True)`), so its state dict loads as is.
+///
+/// ```
+/// Q = query·W_qᵀ + b_q    K = key·W_kᵀ + b_k    V = value·W_vᵀ + b_v      (split into heads)
+/// output = concat_h(attention(Q_h, K_h, V_h, mask)) · W_oᵀ + b_o
+/// ```
+/// When the key and value widths equal the embedding width and every head has its own
+/// key/value head, the three projections are packed in `in_proj_weight [3E, E]` (PyTorch's
+/// layout); otherwise they are `q_proj_weight [E, E]`, `k_proj_weight [Hkv·Dh, kdim]` and
+/// `v_proj_weight [Hkv·Dh, vdim]`, with biases packed in `in_proj_bias`. With fewer key/value
+/// heads (grouped-query attention) query head `h` reads key/value head `h / (H / Hkv)`.
+///
+/// The fused attention kernel runs unless weights are requested. Masks use Attend's polarity
+/// (true = may attend); ``AttentionMask/pyTorchAttentionMask(_:)`` and
+/// ``AttentionMask/pyTorchKeyPaddingMask(_:)`` convert PyTorch's (true = blocked).
+public final class MultiHeadAttention: Module {
+    public let embedDimension: Int
+    public let headCount: Int
+    public let keyValueHeadCount: Int
+    public let keyDimension: Int
+    public let valueDimension: Int
+    /// Attention-weight dropout probability (training mode only).
+    public let dropout: Float
+
+    @Parameter("in_proj_weight") public var packedProjectionWeight: Tensor?
+    @Parameter("q_proj_weight") public var queryProjectionWeight: Tensor?
+    @Parameter("k_proj_weight") public var keyProjectionWeight: Tensor?
+    @Parameter("v_proj_weight") public var valueProjectionWeight: Tensor?
+    @Parameter("in_proj_bias") public var projectionBias: Tensor?
+    @Child("out_proj") public var outputProjection: Linear
+
+    private var dropoutGenerator: PhiloxGenerator
+
+    /// - Parameters:
+    ///   - embedDimension: `E`, the query width and the output width.
+    ///   - headCount: `H`; `E` must be a multiple of it (head width `Dh = E / H`).
+    ///   - keyValueHeadCount: `Hkv` (default `H`); `H` must be a multiple of it.
+    ///   - keyDimension: width of the key input (default `E`; e.g. image features in cross-modal attention).
+    ///   - valueDimension: width of the value input (default `E`).
+    ///   - bias: whether the projections have biases.
+    ///   - dropout: attention-weight dropout in training mode.
+    public init(embedDimension: Int, headCount: Int, keyValueHeadCount: Int? = nil,
+                keyDimension: Int? = nil, valueDimension: Int? = nil, bias: Bool = true, dropout: Float = 0) {
+        let keyValueHeads = keyValueHeadCount ?? headCount
+        precondition(headCount > 0 && embedDimension % headCount == 0,
+                     "MultiHeadAttention: embedDimension \(embedDimension) must be a multiple of headCount \(headCount)")
+        precondition(keyValueHeads > 0 && headCount % keyValueHeads == 0,
+                     "MultiHeadAttention: headCount \(headCount) must be a multiple of keyValueHeadCount \(keyValueHeads)")
+        self.embedDimension = embedDimension
+        self.headCount = headCount
+        self.keyValueHeadCount = keyValueHeads
+        self.keyDimension = keyDimension ?? embedDimension
+        self.valueDimension = valueDimension ?? embedDimension
+        self.dropout = dropout
+        dropoutGenerator = PhiloxGenerator(seed: Initialization.nextSeed())
+        super.init()
+        let kvWidth = keyValueHeads * (embedDimension / headCount)
+        if isPacked {
+            packedProjectionWeight = Initialization.xavierUniform([3 * embedDimension, embedDimension])
+        } else {
+            queryProjectionWeight = Initialization.xavierUniform([embedDimension, embedDimension])
+            keyProjectionWeight = Initialization.xavierUniform([kvWidth, self.keyDimension])
+            valueProjectionWeight = Initialization.xavierUniform([kvWidth, self.valueDimension])
+        }
+        projectionBias = bias ? .zeros([embedDimension + 2 * kvWidth]) : nil
+        outputProjection = Linear(embedDimension, embedDimension, bias: bias)
+        if bias { outputProjection.bias = .zeros([embedDimension]) }
+    }
+
+    /// Whether the projections live in one `in_proj_weight` (PyTorch's layout for equal widths).
+    public var isPacked: Bool {
+        keyDimension == embedDimension && valueDimension == embedDimension && keyValueHeadCount == headCount
+    }
+
+    public var headDimension: Int { embedDimension / headCount }
+
+    /// Attention of `query` `[B, Lq, E]` over `key` `[B, Lk, kdim]` and `value` `[B, Lk, vdim]`;
+    /// nil key/value means self-attention. Returns `[B, Lq, E]`.
+    public func callAsFunction(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil,
+                               mask: AttentionMask = .none) -> Tensor {
+        let (q, k, v) = projectedHeads(query, key: key, value: value)
+        let (rate, seed) = dropoutSettings()
+        let heads = scaledDotProductAttention(query: q, key: k, value: v, mask: mask, dropout: rate, dropoutSeed: seed)
+        return outputProjection(mergeHeads(heads))
+    }
+
+    /// Like ``callAsFunction(_:key:value:mask:)`` and also the attention weights: per head
+    /// `[B, H, Lq, Lk]` by default, or their mean over heads `[B, Lq, Lk]` (PyTorch's default) with
+    /// `averagingHeads`.
+    public func attentionWithWeights(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil,
+                                     mask: AttentionMask = .none, averagingHeads: Bool = false) -> (output: Tensor, weights: Tensor) {
+        let (q, k, v) = projectedHeads(query, key: key, value: value)
+        let (rate, seed) = dropoutSettings()
+        let (heads, weights) = scaledDotProductAttentionWithWeights(query: q, key: k, value: v, mask: mask,
+                                                                     dropout: rate, dropoutSeed: seed)
+        return (outputProjection(mergeHeads(heads)), averagingHeads ? weights.mean(alongAxes: [1]) : weights)
+    }
+
+    /// Projects and splits into heads: query `[B, H, Lq, Dh]`, key and value `[B, Hkv, Lk, Dh]`
+    /// (views of `[B, L, heads, Dh]` storage; no copies).
+    public func projectedHeads(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil) -> (Tensor, Tensor, Tensor) {
+        let key = key ?? query, value = value ?? key
+        precondition(query.rank == 3 && query.shape[2] == embedDimension,
+                     "MultiHeadAttention(E \(embedDimension)) needs query [B, Lq, \(embedDimension)], got \(query.shape)")
+        precondition(key.rank == 3 && key.shape[2] == keyDimension && value.rank == 3 && value.shape[2] == valueDimension
+                     && key.shape[0] == query.shape[0] && value.shape[0] == query.shape[0] && key.shape[1] == value.shape[1],
+                     "MultiHeadAttention(kdim \(keyDimension), vdim \(valueDimension)) got key \(key.shape), value \(value.shape) for query \(query.shape)")
+        let e = embedDimension, kv = keyValueHeadCount * headDimension
+        let (weightQ, weightK, weightV): (Tensor, Tensor, Tensor)
+        if let packed = packedProjectionWeight {
+            (weightQ, weightK, weightV) = (packed.sliced(axis: 0, 0..<e), packed.sliced(axis: 0, e..<(2 * e)),
+                                           packed.sliced(axis: 0, (2 * e)..<(3 * e)))
+        } else {
+            (weightQ, weightK, weightV) = (queryProjectionWeight!, keyProjectionWeight!, valueProjectionWeight!)
+        }
+        let bias = projectionBias
+        func project(_ x: Tensor, _ weight: Tensor, _ range: Range<Int>) -> Tensor {
+            let y = matmul(x, weight.transposed())
+            return bias.map { y + $0.sliced(axis: 0, range) } ?? y
+        }
+        let q: Tensor, k: Tensor, v: Tensor
+        if packedProjectionWeight != nil && key.isIdenticalView(to: query) && value.isIdenticalView(to: query) {
+            // Self-attention: one product for Q, K and V.
+            let all = project(query, packedProjectionWeight!, 0..<(3 * e))               // [B, L, 3E]
+            (q, k, v) = (all.sliced(axis: 2, 0..<e), all.sliced(axis: 2, e..<(2 * e)), all.sliced(axis: 2, (2 * e)..<(3 * e)))
+        } else {
+            q = project(query, weightQ, 0..<e)
+            k = project(key, weightK, e..<(e + kv))
+            v = project(value, weightV, (e + kv)..<(e + 2 * kv))
+        }
+        return (splitHeads(q, heads: headCount), splitHeads(k, heads: keyValueHeadCount), splitHeads(v, heads: keyValueHeadCount))
+    }
+
+    /// `[B, L, heads·Dh]` → `[B, heads, L, Dh]` (a view).
+    private func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
+        x.reshaped([x.shape[0], x.shape[1], heads, headDimension]).permuted([0, 2, 1, 3])
+    }
+
+    /// `[B, H, L, Dh]` → `[B, L, H·Dh]`.
+    private func mergeHeads(_ x: Tensor) -> Tensor {
+        x.permuted([0, 2, 1, 3]).reshaped([x.shape[0], x.shape[2], embedDimension])
+    }
+
+    private func dropoutSettings() -> (Float, UInt64) {
+        guard isTraining && dropout > 0 else { return (0, 0) }
+        return (dropout, dropoutGenerator.next())
+    }
+}
+
+extension AttentionMask {
+    /// Converts PyTorch's `attn_mask` for `nn.MultiheadAttention` / `nn.Transformer`: a boolean
+    /// `[Lq, Lk]` where true (nonzero) means *may not* attend, or a float mask added to the scores.
+    public static func pyTorchAttentionMask(_ mask: Tensor, isBoolean: Bool = true) -> AttentionMask {
+        isBoolean ? .boolean(1 - mask.detached) : .additive(mask)
+    }
+
+    /// Converts PyTorch's `key_padding_mask` `[B, Lk]`, where true (nonzero) marks padding.
+    public static func pyTorchKeyPaddingMask(_ mask: Tensor) -> AttentionMask {
+        precondition(mask.rank == 2, "key_padding_mask must be [B, Lk], got \(mask.shape)")
+        return .boolean((1 - mask.detached).reshaped([mask.shape[0], 1, 1, mask.shape[1]]))
+    }
+}
