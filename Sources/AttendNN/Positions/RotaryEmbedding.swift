@@ -1,0 +1,61 @@
+import Attend
+import Foundation
+
+/// Rotary position embedding (RoPE, Su et al. 2021): rotates pairs of query/key features by
+/// angles `p·θᵢ`, `θᵢ = base^(−2i/D)`, so that `⟨rot(q, p), rot(k, p′)⟩` depends only on `p − p′`.
+///
+/// ```
+/// (x₁, x₂) ↦ (x₁ cos pθ − x₂ sin pθ,  x₂ cos pθ + x₁ sin pθ)
+/// ```
+/// Two conventions pair the features differently; weights trained with one need that one.
+public struct RotaryEmbedding: Sendable {
+    /// How features are paired for rotation.
+    public enum Pairing: Sendable {
+        /// Pairs `(x[2i], x[2i+1])`: RoFormer, GPT-J, Meta's original LLaMA code.
+        case interleaved
+        /// Pairs `(x[i], x[i + D/2])`: GPT-NeoX and Hugging Face's LLaMA (`rotate_half`).
+        case halfSplit
+    }
+
+    public let dimension: Int
+    public let base: Double
+    public let pairing: Pairing
+
+    public init(dimension: Int, base: Double = 10_000, pairing: Pairing = .halfSplit) {
+        precondition(dimension > 0 && dimension % 2 == 0, "RotaryEmbedding needs an even dimension, got \(dimension)")
+        self.dimension = dimension
+        self.base = base
+        self.pairing = pairing
+    }
+
+    /// `cos` and `sin` tables `[length, D/2]` for positions `offset..<offset + length`.
+    public func angles(length: Int, offset: Int = 0) -> (cos: Tensor, sin: Tensor) {
+        let half = dimension / 2
+        var cosines = [Float](repeating: 0, count: length * half), sines = cosines
+        for p in 0..<length {
+            for i in 0..<half {
+                let angle = Double(p + offset) * Foundation.pow(base, -2 * Double(i) / Double(dimension))
+                cosines[p * half + i] = Float(Foundation.cos(angle))
+                sines[p * half + i] = Float(Foundation.sin(angle))
+            }
+        }
+        return (Tensor(shape: [length, half], scalars: cosines), Tensor(shape: [length, half], scalars: sines))
+    }
+
+    /// Rotates `x` `[…, L, D]` (queries or keys, heads in leading axes) as positions
+    /// `offset..<offset + L` (pass the cache length when decoding incrementally).
+    public func callAsFunction(_ x: Tensor, offset: Int = 0) -> Tensor {
+        precondition(x.rank >= 2 && x.shape[x.rank - 1] == dimension, "RotaryEmbedding(\(dimension)) got \(x.shape)")
+        let length = x.shape[x.rank - 2], half = dimension / 2
+        let (cos, sin) = angles(length: length, offset: offset)                   // [L, D/2]
+        switch pairing {
+        case .halfSplit:
+            let first = x.sliced(axis: -1, 0..<half), second = x.sliced(axis: -1, half..<dimension)
+            return Tensor.concatenate([first * cos - second * sin, second * cos + first * sin], axis: -1)
+        case .interleaved:
+            let pairs = x.reshaped(Array(x.shape.dropLast()) + [half, 2])          // […, L, D/2, 2]
+            let first = pairs.selecting(axis: -1, index: 0), second = pairs.selecting(axis: -1, index: 1)
+            return Tensor.stack([first * cos - second * sin, second * cos + first * sin], axis: -1).reshaped(x.shape)
+        }
+    }
+}
