@@ -167,6 +167,19 @@ extension Tensor {
         return sliced(axis: axis, index..<(index + 1)).squeezed(axis: axis)
     }
 
+    /// Writes `source` into `self` starting at `position` along `axis`, in place when this
+    /// tensor owns its storage (copy-on-write otherwise). Not recorded for gradients: for
+    /// buffers such as key/value caches.
+    ///
+    /// - Precondition: `source` has this tensor's shape except along `axis`, where it fits.
+    public mutating func assign(_ source: Tensor, alongAxis axis: Int, at position: Int) {
+        let axis = Tensor.normalize(axis: axis, rank: rank)
+        precondition(source.rank == rank && position >= 0 && position + source.shape[axis] <= shape[axis]
+                     && shape.indices.allSatisfy { $0 == axis || source.shape[$0] == shape[$0] },
+                     "assign: \(source.shape) does not fit into \(shape) at \(position) along axis \(axis)")
+        assign(source.detached, axis: axis, at: position)
+    }
+
     /// Writes `source` into `self` starting at `position` along `axis` (no gradient).
     mutating func assign(_ source: Tensor, axis: Int, at position: Int) {
         makeStorageUniqueAndContiguous()

@@ -82,9 +82,7 @@ public final class MultiHeadAttention: Module {
     public func callAsFunction(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil,
                                mask: AttentionMask = .none) -> Tensor {
         let (q, k, v) = projectedHeads(query, key: key, value: value)
-        let (rate, seed) = dropoutSettings()
-        let heads = scaledDotProductAttention(query: q, key: k, value: v, mask: mask, dropout: rate, dropoutSeed: seed)
-        return outputProjection(mergeHeads(heads))
+        return attend(queryHeads: q, keyHeads: k, valueHeads: v, mask: mask)
     }
 
     /// Like ``callAsFunction(_:key:value:mask:)`` and also the attention weights: per head
@@ -99,39 +97,60 @@ public final class MultiHeadAttention: Module {
         return (outputProjection(mergeHeads(heads)), averagingHeads ? weights.mean(alongAxes: [1]) : weights)
     }
 
-    /// Projects and splits into heads: query `[B, H, Lq, Dh]`, key and value `[B, Hkv, Lk, Dh]`
-    /// (views of `[B, L, heads, Dh]` storage; no copies).
-    public func projectedHeads(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil) -> (Tensor, Tensor, Tensor) {
-        let key = key ?? query, value = value ?? key
+    /// Attention over already projected heads (query `[B, H, Lq, Dh]`, key and value
+    /// `[B, Hkv, Lk, Dh]`), merged and put through the output projection: `[B, Lq, E]`.
+    /// With ``projectedQuery(_:)`` and ``projectedKeysAndValues(key:value:)`` this serves key/value caches.
+    public func attend(queryHeads: Tensor, keyHeads: Tensor, valueHeads: Tensor, mask: AttentionMask = .none) -> Tensor {
+        let (rate, seed) = dropoutSettings()
+        let heads = scaledDotProductAttention(query: queryHeads, key: keyHeads, value: valueHeads, mask: mask,
+                                              dropout: rate, dropoutSeed: seed)
+        return outputProjection(mergeHeads(heads))
+    }
+
+    /// The query projection split into heads, `[B, H, L, Dh]`.
+    public func projectedQuery(_ query: Tensor) -> Tensor {
         precondition(query.rank == 3 && query.shape[2] == embedDimension,
                      "MultiHeadAttention(E \(embedDimension)) needs query [B, Lq, \(embedDimension)], got \(query.shape)")
+        let e = embedDimension
+        let weight = packedProjectionWeight?.sliced(axis: 0, 0..<e) ?? queryProjectionWeight!
+        return splitHeads(project(query, weight, biasRange: 0..<e), heads: headCount)
+    }
+
+    /// The key and value projections split into heads, `[B, Hkv, L, Dh]` each.
+    public func projectedKeysAndValues(key: Tensor, value: Tensor) -> (keys: Tensor, values: Tensor) {
         precondition(key.rank == 3 && key.shape[2] == keyDimension && value.rank == 3 && value.shape[2] == valueDimension
-                     && key.shape[0] == query.shape[0] && value.shape[0] == query.shape[0] && key.shape[1] == value.shape[1],
-                     "MultiHeadAttention(kdim \(keyDimension), vdim \(valueDimension)) got key \(key.shape), value \(value.shape) for query \(query.shape)")
+                     && key.shape[0] == value.shape[0] && key.shape[1] == value.shape[1],
+                     "MultiHeadAttention(kdim \(keyDimension), vdim \(valueDimension)) got key \(key.shape), value \(value.shape)")
         let e = embedDimension, kv = keyValueHeadCount * headDimension
-        let (weightQ, weightK, weightV): (Tensor, Tensor, Tensor)
-        if let packed = packedProjectionWeight {
-            (weightQ, weightK, weightV) = (packed.sliced(axis: 0, 0..<e), packed.sliced(axis: 0, e..<(2 * e)),
-                                           packed.sliced(axis: 0, (2 * e)..<(3 * e)))
-        } else {
-            (weightQ, weightK, weightV) = (queryProjectionWeight!, keyProjectionWeight!, valueProjectionWeight!)
+        let weightK = packedProjectionWeight?.sliced(axis: 0, e..<(2 * e)) ?? keyProjectionWeight!
+        let weightV = packedProjectionWeight?.sliced(axis: 0, (2 * e)..<(3 * e)) ?? valueProjectionWeight!
+        return (splitHeads(project(key, weightK, biasRange: e..<(e + kv)), heads: keyValueHeadCount),
+                splitHeads(project(value, weightV, biasRange: (e + kv)..<(e + 2 * kv)), heads: keyValueHeadCount))
+    }
+
+    /// Projects and splits into heads: query `[B, H, Lq, Dh]`, key and value `[B, Hkv, Lk, Dh]`
+    /// (views of `[B, L, heads, Dh]` storage; no copies). Self-attention with packed weights
+    /// uses one product for all three.
+    public func projectedHeads(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil) -> (Tensor, Tensor, Tensor) {
+        let key = key ?? query, value = value ?? key
+        precondition(key.shape[0] == query.shape[0], "MultiHeadAttention: batch of key \(key.shape) differs from query \(query.shape)")
+        if let packed = packedProjectionWeight, key.isIdenticalView(to: query), value.isIdenticalView(to: query) {
+            precondition(query.rank == 3 && query.shape[2] == embedDimension,
+                         "MultiHeadAttention(E \(embedDimension)) needs query [B, Lq, \(embedDimension)], got \(query.shape)")
+            let e = embedDimension
+            let all = project(query, packed, biasRange: 0..<(3 * e))                     // [B, L, 3E]
+            return (splitHeads(all.sliced(axis: 2, 0..<e), heads: headCount),
+                    splitHeads(all.sliced(axis: 2, e..<(2 * e)), heads: headCount),
+                    splitHeads(all.sliced(axis: 2, (2 * e)..<(3 * e)), heads: headCount))
         }
-        let bias = projectionBias
-        func project(_ x: Tensor, _ weight: Tensor, _ range: Range<Int>) -> Tensor {
-            let y = matmul(x, weight.transposed())
-            return bias.map { y + $0.sliced(axis: 0, range) } ?? y
-        }
-        let q: Tensor, k: Tensor, v: Tensor
-        if packedProjectionWeight != nil && key.isIdenticalView(to: query) && value.isIdenticalView(to: query) {
-            // Self-attention: one product for Q, K and V.
-            let all = project(query, packedProjectionWeight!, 0..<(3 * e))               // [B, L, 3E]
-            (q, k, v) = (all.sliced(axis: 2, 0..<e), all.sliced(axis: 2, e..<(2 * e)), all.sliced(axis: 2, (2 * e)..<(3 * e)))
-        } else {
-            q = project(query, weightQ, 0..<e)
-            k = project(key, weightK, e..<(e + kv))
-            v = project(value, weightV, (e + kv)..<(e + 2 * kv))
-        }
-        return (splitHeads(q, heads: headCount), splitHeads(k, heads: keyValueHeadCount), splitHeads(v, heads: keyValueHeadCount))
+        let (k, v) = projectedKeysAndValues(key: key, value: value)
+        return (projectedQuery(query), k, v)
+    }
+
+    /// `x·Wᵀ + b[biasRange]`.
+    private func project(_ x: Tensor, _ weight: Tensor, biasRange: Range<Int>) -> Tensor {
+        let y = matmul(x, weight.transposed())
+        return projectionBias.map { y + $0.sliced(axis: 0, biasRange) } ?? y
     }
 
     /// `[B, L, heads·Dh]` → `[B, heads, L, Dh]` (a view).
