@@ -126,10 +126,17 @@ open class Module {
 
 /// Why a state dict did not load: every problem, by key.
 public struct StateDictError: Error, CustomStringConvertible, Equatable {
+    /// A key whose tensor has the wrong shape.
     public struct ShapeMismatch: Equatable, Sendable {
         public let key: String
         public let expected: [Int]
         public let found: [Int]
+
+        public init(key: String, expected: [Int], found: [Int]) {
+            self.key = key
+            self.expected = expected
+            self.found = found
+        }
     }
 
     public let missingKeys: [String]
