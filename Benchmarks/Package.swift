@@ -17,6 +17,7 @@ let package = Package(
             name: "attend-benchmarks",
             dependencies: [
                 .product(name: "Attend", package: "Attend"),
+                .product(name: "AttendNN", package: "Attend"),
                 "RawBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

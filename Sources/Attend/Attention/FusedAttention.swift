@@ -57,8 +57,9 @@ enum FusedAttention {
             self.mask = mask
             self.dropout = dropout
             bias = mask.bias.map { BiasView($0.detached, shapes: shapes) }
-            badKeys = NonFiniteRows(key)
-            badValues = NonFiniteRows(value)
+            // Only masked keys need their garbage kept out; without any, skip the scans.
+            badKeys = mask.masksSomeKey ? NonFiniteRows(key) : .none
+            badValues = mask.masksSomeKey ? NonFiniteRows(value) : .none
         }
 
         /// Writes the allowed key range of each row of a query block into `lower`/`upper`

@@ -36,6 +36,14 @@ struct NonFiniteRows: Sendable {
     let rows: [[Int]]
     let isEmpty: Bool
 
+    /// No bad rows anywhere (when nothing is masked, nothing needs checking).
+    static let none = NonFiniteRows(rows: [], isEmpty: true)
+
+    private init(rows: [[Int]], isEmpty: Bool) {
+        self.rows = rows
+        self.isEmpty = isEmpty
+    }
+
     init(_ matrices: HeadMatrices) {
         let shape = matrices.tensor.shape
         let (batch, heads, length, width) = (shape[0], shape[1], shape[2], shape[3])

@@ -70,6 +70,20 @@ struct ResolvedAttentionMask: Sendable {
     /// windows, padding), so that tiles right of the diagonal can be skipped.
     var hasUpperBound: Bool { upperOffset != nil || validLengths != nil }
 
+    /// True when some query may not attend to some key, so that masked keys exist whose
+    /// contents must be kept out of the products. Intervals move monotonically with the query,
+    /// so the first row (smallest upper bound) and the last (largest lower bound) decide.
+    var masksSomeKey: Bool {
+        if bias != nil { return true }
+        guard hasStructure, queryLength > 0 else { return false }
+        for b in 0..<batch {
+            if keyRange(batch: b, query: 0).upperBound < keyLength || keyRange(batch: b, query: queryLength - 1).lowerBound > 0 {
+                return true
+            }
+        }
+        return false
+    }
+
     /// True when no structural constraint applies (only, possibly, a dense bias).
     var hasStructure: Bool { lowerOffset != nil || upperOffset != nil || validLengths != nil }
 

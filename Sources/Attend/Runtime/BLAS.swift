@@ -27,6 +27,18 @@ enum BLAS {
             beta, c, blasint(ldc))
     }
 
+    /// `y = alpha · op(A) · x + beta · y`, row-major `A` of `m × n` (`op(A)` is `Aᵀ` when
+    /// `transpose` is set), with `x` and `y` unit-stride. Unlike sgemm it never packs `A`,
+    /// which makes vector–matrix products (decoding steps) read the weights once.
+    static func gemv(
+        transpose: Bool, m: Int, n: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, blasint(m), blasint(n),
+                    alpha, a, blasint(lda), x, 1, beta, y, 1)
+    }
+
     /// Sets the number of threads OpenBLAS itself may use for one call.
     static func setThreadCount(_ count: Int) {
         openblas_set_num_threads(Int32(count))

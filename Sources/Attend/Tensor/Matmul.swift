@@ -110,18 +110,25 @@ enum MatrixProduct {
             }
         }
 
-        // Work items: each batch entry, cut into one row block per thread when the entries
-        // don't divide evenly among the threads (large blocks keep sgemm efficient).
+        // Work items: each batch entry, cut into one block per thread when the entries don't
+        // divide evenly among the threads — by rows, or by columns when there are few rows
+        // (a decoding step's vector–matrix products read the weights on every core that way).
         let threads = Parallelism.threadCount
         let flopsPerEntry = 2 * rows * n * k
-        var rowBlocks = 1
+        var (rowBlocks, columnBlocks) = (1, 1)
         if batchCount % threads != 0 && flopsPerEntry >= 2 * minimumFlopsPerChunk {
-            rowBlocks = Swift.min(Swift.max(1, rows / 8), threads)
+            if rows >= 8 * threads {
+                rowBlocks = threads
+            } else if n >= 64 * threads {
+                columnBlocks = threads
+            }
         }
-        let itemCount = batchCount * rowBlocks
-        let flopsPerItem = Swift.max(1, flopsPerEntry / rowBlocks)
+        let blocksPerEntry = rowBlocks * columnBlocks
+        let itemCount = batchCount * blocksPerEntry
+        let flopsPerItem = Swift.max(1, flopsPerEntry / blocksPerEntry)
         let pointerA = left.tensor.basePointer, pointerB = right.tensor.basePointer
         let rowStrideA = left.tensor.strides[left.tensor.rank - 2]
+        let columnStrideB = right.tensor.strides[right.tensor.rank - 1]
         let (transposeA, transposeB) = (left.isTransposed, right.isTransposed)
         let (lda, ldb) = (left.leadingDimension, right.leadingDimension)
         offsetsA.withUnsafeBufferPointer { offsetsA in
@@ -129,15 +136,25 @@ enum MatrixProduct {
                 let (entriesA, entriesB) = (UncheckedSendable(offsetsA), UncheckedSendable(offsetsB))
                 Parallelism.forEachChunk(of: itemCount, minimumChunk: Swift.max(1, minimumFlopsPerChunk / flopsPerItem)) { items in
                     for item in items {
-                        let (entry, block) = item.quotientAndRemainder(dividingBy: rowBlocks)
-                        let rowStart = rows * block / rowBlocks, rowEnd = rows * (block + 1) / rowBlocks
-                        guard rowEnd > rowStart else { continue }
+                        let (entry, block) = item.quotientAndRemainder(dividingBy: blocksPerEntry)
+                        let (rowBlock, columnBlock) = block.quotientAndRemainder(dividingBy: columnBlocks)
+                        let rowStart = rows * rowBlock / rowBlocks, rowEnd = rows * (rowBlock + 1) / rowBlocks
+                        let columnStart = n * columnBlock / columnBlocks, columnEnd = n * (columnBlock + 1) / columnBlocks
+                        guard rowEnd > rowStart, columnEnd > columnStart else { continue }
+                        let a = pointerA + entriesA.value[entry] + rowStart * rowStrideA
+                        let b = pointerB + entriesB.value[entry] + columnStart * columnStrideB
+                        let c = output + (entry * rows + rowStart) * n + columnStart
+                        if rowEnd - rowStart == 1 && (!transposeA || k == 1) {
+                            // One row: c = op(B)ᵀ·a through gemv, which reads B once instead of packing it.
+                            BLAS.gemv(transpose: !transposeB, m: transposeB ? columnEnd - columnStart : k,
+                                      n: transposeB ? k : columnEnd - columnStart, alpha: 1,
+                                      a: b, lda: ldb, x: a, beta: 0, y: c)
+                            continue
+                        }
                         BLAS.gemm(
                             transposeA: transposeA, transposeB: transposeB,
-                            m: rowEnd - rowStart, n: n, k: k, alpha: 1,
-                            a: pointerA + entriesA.value[entry] + rowStart * rowStrideA, lda: lda,
-                            b: pointerB + entriesB.value[entry], ldb: ldb,
-                            beta: 0, c: output + (entry * rows + rowStart) * n, ldc: n)
+                            m: rowEnd - rowStart, n: columnEnd - columnStart, k: k, alpha: 1,
+                            a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: n)
                     }
                 }
             }
