@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Attend", targets: ["Attend"]),
         .library(name: "AttendNN", targets: ["AttendNN"]),
+        .library(name: "AttendModels", targets: ["AttendModels"]),
         .executable(name: "attend", targets: ["AttendCLI"]),
     ],
     dependencies: [
@@ -21,17 +22,19 @@ let package = Package(
         ),
         .target(name: "Attend", dependencies: ["CBLAS"]),
         .target(name: "AttendNN", dependencies: ["Attend"]),
+        .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .executableTarget(
             name: "AttendCLI",
             dependencies: [
                 "Attend",
                 "AttendNN",
+                "AttendModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend", "AttendNN"],
+            dependencies: ["Attend", "AttendNN", "AttendModels"],
             resources: [.copy("Goldens")]
         ),
     ],

@@ -11,6 +11,7 @@ struct AttendCommand: ParsableCommand {
             Set ATTEND_NUM_THREADS (or --threads where offered) to choose how many cores it uses.
             """,
         version: AttendInfo.version,
-        subcommands: [InfoCommand.self, DemoCommand.self]
+        subcommands: [InfoCommand.self, DemoCommand.self, ModelCommand.self, EmbedCommand.self, TokenizeCommand.self,
+                      SimilarityCommand.self, SearchCommand.self]
     )
 }

@@ -12,14 +12,25 @@ public enum Initialization {
         generator.withLock { $0 = PhiloxGenerator(seed: seed) }
     }
 
+    /// Set while building a model whose weights are about to be loaded: layers then start at
+    /// zero instead of drawing random numbers they would throw away (and the stream doesn't move).
+    @TaskLocal public static var isSkipped = false
+
+    /// Builds `body`'s modules without random initialization, for loading pretrained weights.
+    public static func skipping<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try $isSkipped.withValue(true) { try body() }
+    }
+
     /// Elements uniform in `[-bound, bound)`.
     public static func uniform(_ shape: [Int], bound: Float) -> Tensor {
-        generator.withLock { Tensor.uniform(shape, in: -bound..<bound, using: &$0) }
+        if isSkipped { return .zeros(shape) }
+        return generator.withLock { Tensor.uniform(shape, in: -bound..<bound, using: &$0) }
     }
 
     /// Elements from `N(0, σ²)`.
     public static func normal(_ shape: [Int], standardDeviation: Float = 1) -> Tensor {
-        generator.withLock { Tensor.normal(shape, standardDeviation: standardDeviation, using: &$0) }
+        if isSkipped { return .zeros(shape) }
+        return generator.withLock { Tensor.normal(shape, standardDeviation: standardDeviation, using: &$0) }
     }
 
     /// PyTorch's default for `nn.Linear` weights and biases: `U(−1/√fanIn, 1/√fanIn)`.

