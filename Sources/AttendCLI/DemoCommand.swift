@@ -1,16 +1,22 @@
 import ArgumentParser
 import Attend
+import AttendModels
 import Foundation
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Fit a tiny attention layer by gradient descent and show what it learned.",
+        abstract: "Semantic search with a real pretrained Transformer, then an attention layer learning to attend.",
         discussion: """
-            A single query learns to attend to the one key (out of eight) whose value matches
-            a target, using Attend's tensors, softmax, matmul and reverse-mode gradients.
+            Part 1 fetches all-MiniLM-L6-v2 when it is missing (`attend model fetch`), embeds a few
+            sentences and ranks them against queries by meaning. Part 2 fits a tiny attention layer by
+            gradient descent: one query learns to attend to the key (out of eight) whose value matches a
+            target, using Attend's tensors, softmax, matmul and reverse-mode gradients.
             """
     )
+
+    @Flag(help: "Skip the pretrained-model part (no download).")
+    var offline = false
 
     @Option(help: "Gradient-descent steps.")
     var steps = 200
@@ -25,6 +31,42 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !offline { semanticSearch() }
+        learnToAttend()
+    }
+
+    private func semanticSearch() {
+        print("── Semantic search with all-MiniLM-L6-v2 ──")
+        let embedder: SentenceEmbedder
+        do {
+            let directory = try ModelStore.fetchDefaultModel { print("  " + $0) }
+            let started = Date()
+            embedder = try SentenceEmbedder(directory: directory)
+            print(String(format: "  loaded %@ in %.0f ms", ModelStore.defaultModelName, Date().timeIntervalSince(started) * 1000))
+        } catch {
+            print("  (skipped: \(error))\n")
+            return
+        }
+        let documents = [
+            "The cat sleeps on the warm windowsill.", "Stock markets fell sharply after the announcement.",
+            "A recipe for fresh tomato pasta with basil.", "The team won the championship in overtime.",
+            "How to reset a forgotten email password.", "Dogs need a walk at least twice a day.",
+            "The central bank raised interest rates again.", "Baking bread at home takes patience.",
+        ]
+        let started = Date()
+        let vectors = embedder.embed(documents)
+        print(String(format: "  embedded %d sentences in %.0f ms", documents.count, Date().timeIntervalSince(started) * 1000))
+        for query in ["my pet is napping", "what is happening with the economy?", "I can't log into my account"] {
+            let q = embedder.embed([query])[0]
+            let ranked = vectors.indices.map { ($0, cosineSimilarity(q, vectors[$0])) }.sorted { $0.1 > $1.1 }
+            print("\n  \"\(query)\"")
+            for (index, score) in ranked.prefix(2) { print(String(format: "    %.3f  ", score) + documents[index]) }
+        }
+        print("\n  try: attend search --corpus FILE \"your question\"\n")
+    }
+
+    private func learnToAttend() {
+        print("── An attention layer learning to attend ──")
         var generator = PhiloxGenerator(seed: seed)
         let dimension = 16, keyCount = 8, target = 5
         let keys = Tensor.normal([keyCount, dimension], using: &generator)

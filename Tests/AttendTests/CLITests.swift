@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// The `attend` command as a person runs it: the binary `swift test` builds beside the tests.
+@Suite("attend command line")
+struct CLITests {
+    static let binary: String = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathComponents.count > 1 && !FileManager.default.fileExists(atPath: url.appendingPathComponent("attend").path) {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("attend").path
+    }()
+
+    /// Runs `attend arguments…` with `ATTEND_HOME` set; returns exit status, stdout and stderr.
+    static func run(_ arguments: [String], home: String? = nil) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        if let home { environment["ATTEND_HOME"] = home }
+        process.environment = environment
+        let (output, error) = (Pipe(), Pipe())
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    static func run(_ arguments: String..., home: String? = nil) throws -> (status: Int32, output: String, error: String) {
+        try run(arguments, home: home)
+    }
+
+    static func scratch() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attend-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func binaryIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "expected attend at \(Self.binary)")
+    }
+
+    @Test func helpListsTheCommands() throws {
+        let result = try Self.run("--help")
+        #expect(result.status == 0)
+        for command in ["info", "embed", "tokenize", "similarity", "search", "model"] {
+            #expect(result.output.contains(command), "help mentions \(command)")
+        }
+    }
+
+    @Test func badModelFoldersFailWithOneLine() throws {
+        let home = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // No model fetched yet.
+        var result = try Self.run("embed", "hello", home: home)
+        #expect(result.status != 0 && result.error.contains("attend model fetch"))
+        // An incomplete folder, a malformed config, a truncated safetensors file.
+        let folder = home + "/broken"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        result = try Self.run("tokenize", "--model", folder, "hello")
+        #expect(result.status != 0 && result.error.contains(folder))
+        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        for file in ["config.json", "model.safetensors", "vocab.txt"] {
+            try FileManager.default.copyItem(atPath: tiny + "/" + file, toPath: folder + "/" + file)
+        }
+        #expect(try Self.run("tokenize", "--model", folder, "w1 w2").output.trimmingCharacters(in: .whitespacesAndNewlines) == "[2,6,7,3]")
+        try Data("{\"hidden_size\": 16}".utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        result = try Self.run("embed", "--model", folder, "hello")
+        #expect(result.status != 0 && result.error.contains("config.json") && result.error.split(separator: "\n").count == 1)
+        try FileManager.default.removeItem(atPath: folder + "/config.json")
+        try FileManager.default.copyItem(atPath: tiny + "/config.json", toPath: folder + "/config.json")
+        let weights = try Data(contentsOf: URL(fileURLWithPath: folder + "/model.safetensors"))
+        try weights.prefix(100).write(to: URL(fileURLWithPath: folder + "/model.safetensors"))
+        result = try Self.run("similarity", "--model", folder, "a", "b")
+        #expect(result.status != 0 && result.error.contains("model.safetensors") && !result.error.contains("Fatal"))
+    }
+
+    @Test func invalidUTF8IsRefused() throws {
+        // Foundation's Process only takes Strings, so let the shell build the invalid argument.
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "exec \"$0\" tokenize \"$(printf 'h\\377\\376i')\"", Self.binary]
+        let error = Pipe()
+        shell.standardError = error
+        shell.standardOutput = FileHandle.nullDevice
+        try shell.run()
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus != 0 && message.contains("not valid UTF-8"), "\(message)")
+        let home = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let corpus = home + "/corpus.txt"
+        try Data([0x61, 0x0A, 0xC3, 0x28, 0x0A]).write(to: URL(fileURLWithPath: corpus))
+        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let search = try Self.run("search", "--model", tiny, "--corpus", corpus, "w1", home: home)
+        #expect(search.status != 0 && search.error.contains("not valid UTF-8"))
+    }
+
+    @Test func searchCachesCorpusEmbeddings() throws {
+        let home = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let corpus = home + "/corpus.txt"
+        try "w1 w2 w3\nw4 w5\nw6\n".write(toFile: corpus, atomically: true, encoding: .utf8)
+        let first = try Self.run("search", "--model", tiny, "--corpus", corpus, "--top", "2", "w4 w5", home: home)
+        #expect(first.status == 0 && first.error.contains("embedded and cached"))
+        #expect(first.output.split(separator: "\n").count == 2)
+        #expect(first.output.split(separator: "\n").first?.hasSuffix("w4 w5") == true)   // identical text ranks first
+        let second = try Self.run("search", "--model", tiny, "--corpus", corpus, "--top", "2", "w4 w5", home: home)
+        #expect(second.error.contains("from cache") && second.output == first.output)
+        try "w1 w2 w3\nw4 w5\nw6 w7\n".write(toFile: corpus, atomically: true, encoding: .utf8)   // changed corpus: re-embed
+        #expect(try Self.run("search", "--model", tiny, "--corpus", corpus, "w4", home: home).error.contains("embedded and cached"))
+    }
+}
