@@ -18,6 +18,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Attend", package: "Attend"),
                 .product(name: "AttendNN", package: "Attend"),
+                .product(name: "AttendModels", package: "Attend"),
                 "RawBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -99,8 +99,9 @@ public enum Parallelism {
 
     /// Calls `body(item)` for every item in `0..<count`, handing items to ``threadCount``
     /// threads as they become free, for work items of uneven cost (list the costly ones first).
-    /// Runs serially inside another parallel loop.
-    static func forEachItem(count: Int, _ body: (Int) -> Void) {
+    /// Attend operations inside `body` run single-threaded (no oversubscription), so this is
+    /// how to run independent model calls side by side. Items must write disjoint memory.
+    public static func forEachItem(count: Int, _ body: (Int) -> Void) {
         if count == 1 || isInsideParallelRegion || threadCount == 1 {
             for item in 0..<count { body(item) }
             return

@@ -123,15 +123,15 @@ struct RectifiedLinear: DifferentiableScalarFunction {
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : 0 }
 }
 
-/// `x·Φ(x) = ½x(1 + erf(x/√2))`.
+/// `x·Φ(x) = ½x(1 + erf(x/√2))`, with a vectorizable `erf` (absolute error below 1.5·10⁻⁷).
 struct GaussianErrorLinear: DifferentiableScalarFunction {
     static let inverseSquareRootOfTwo: Float = 0.707_106_781_186_547_5
     static let inverseSquareRootOfTwoPi: Float = 0.398_942_280_401_432_7
     @inline(__always) func callAsFunction(_ x: Float) -> Float {
-        0.5 * x * (1 + Foundation.erf(x * Self.inverseSquareRootOfTwo))
+        0.5 * x * (1 + VectorMath.erf(x * Self.inverseSquareRootOfTwo))
     }
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float {
-        0.5 * (1 + Foundation.erf(x * Self.inverseSquareRootOfTwo))
+        0.5 * (1 + VectorMath.erf(x * Self.inverseSquareRootOfTwo))
             + x * VectorMath.exp(-0.5 * x * x) * Self.inverseSquareRootOfTwoPi
     }
 }

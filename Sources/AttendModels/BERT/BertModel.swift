@@ -114,8 +114,17 @@ public final class BertAttention: Module {
 
     func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
         let (b, l, e) = (x.shape[0], x.shape[1], x.shape[2])
-        func heads(_ y: Tensor) -> Tensor { y.reshaped([b, l, headCount, e / headCount]).permuted([0, 2, 1, 3]) }
-        let (q, k, v) = (heads(projections.query(x)), heads(projections.key(x)), heads(projections.value(x)))
+        // One product for the three projections: [B, L, E] · [E, 3E] (their weights stacked).
+        let p = projections
+        let weight = Tensor.concatenate([p.query.weight, p.key.weight, p.value.weight], axis: 0)     // [3E, E]
+        var qkv = matmul(x, weight.transposed())                                                       // [B, L, 3E]
+        if let qb = p.query.bias, let kb = p.key.bias, let vb = p.value.bias {
+            qkv = qkv + Tensor.concatenate([qb, kb, vb])
+        }
+        func heads(_ range: Range<Int>) -> Tensor {
+            qkv.sliced(axis: 2, range).reshaped([b, l, headCount, e / headCount]).permuted([0, 2, 1, 3])
+        }
+        let (q, k, v) = (heads(0..<e), heads(e..<(2 * e)), heads((2 * e)..<(3 * e)))
         var weights: Tensor?
         let attended: Tensor
         if returningAttention {

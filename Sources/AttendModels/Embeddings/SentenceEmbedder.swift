@@ -78,9 +78,22 @@ public final class SentenceEmbedder: @unchecked Sendable {
         var results = [[Float]](repeating: [], count: texts.count)
         for start in stride(from: 0, to: order.count, by: Swift.max(batchSize, 1)) {
             let batch = Array(order[start..<Swift.min(start + batchSize, order.count)])
-            let vectors = embed(encodings: batch.map { encodings[$0] })
-            for (row, index) in batch.enumerated() {
-                results[index] = Array(vectors[(row * dimension)..<((row + 1) * dimension)])
+            // Each thread runs the whole model on its share of the batch: no synchronization per
+            // operation, and each share is padded only to its own longest text.
+            let shares = Swift.min(Parallelism.threadCount, batch.count)
+            var pooled = [[Float]](repeating: [], count: shares)
+            pooled.withUnsafeMutableBufferPointer { pooled in
+                let slots = UncheckedSendableBox(pooled)
+                Parallelism.forEachItem(count: shares) { share in
+                    let rows = batch[(batch.count * share / shares)..<(batch.count * (share + 1) / shares)]
+                    slots.value[share] = self.embed(encodings: rows.map { encodings[$0] })
+                }
+            }
+            for share in 0..<shares {
+                let rows = batch[(batch.count * share / shares)..<(batch.count * (share + 1) / shares)]
+                for (row, index) in rows.enumerated() {
+                    results[index] = Array(pooled[share][(row * dimension)..<((row + 1) * dimension)])
+                }
             }
         }
         return results
@@ -128,4 +141,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
             throw ModelLoadingError(file: path, reason: "is not valid JSON")
         }
     }
+}
+
+/// Hands a buffer to the parallel loop; each chunk writes only its own slot.
+struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
