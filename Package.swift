@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Attend", targets: ["Attend"]),
         .library(name: "AttendNN", targets: ["AttendNN"]),
         .library(name: "AttendModels", targets: ["AttendModels"]),
+        .library(name: "AttendVisualization", targets: ["AttendVisualization"]),
         .executable(name: "attend", targets: ["AttendCLI"]),
     ],
     dependencies: [
@@ -20,21 +21,30 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib's deflate for PNG; on Debian: apt-get install zlib1g-dev.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "Attend", dependencies: ["CBLAS"]),
         .target(name: "AttendNN", dependencies: ["Attend"]),
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
+        .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
         .executableTarget(
             name: "AttendCLI",
             dependencies: [
                 "Attend",
                 "AttendNN",
                 "AttendModels",
+                "AttendVisualization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend", "AttendNN", "AttendModels"],
+            dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization"],
             resources: [.copy("Goldens")]
         ),
     ],

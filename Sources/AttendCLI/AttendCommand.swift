@@ -12,6 +12,6 @@ struct AttendCommand: ParsableCommand {
             """,
         version: AttendInfo.version,
         subcommands: [InfoCommand.self, DemoCommand.self, ModelCommand.self, EmbedCommand.self, TokenizeCommand.self,
-                      SimilarityCommand.self, SearchCommand.self]
+                      SimilarityCommand.self, SearchCommand.self, VisualizeCommand.self]
     )
 }

@@ -99,9 +99,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
         return results
     }
 
-    /// Hidden states and attention weights for one text (the visualizer's view of the model).
-    public func attention(for text: String) -> (tokens: [String], attentions: [Tensor]) {
-        let encoding = tokenizer.encode(text, maxLength: maxSequenceLength)
+    /// Every layer's attention weights `[1, H, L, L]` for one text or sentence pair, with its
+    /// tokens (the visualizer's view of the model).
+    public func attention(for text: String, pair: String? = nil) -> (tokens: [String], attentions: [Tensor]) {
+        let encoding = tokenizer.encode(text, pair: pair, maxLength: maxSequenceLength)
         let (_, attentions) = model(ids: [encoding.ids], typeIds: [encoding.typeIds], validLengths: [encoding.ids.count],
                                     returningAttention: true)
         return (encoding.tokens, attentions)

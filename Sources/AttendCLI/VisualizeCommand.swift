@@ -1,0 +1,67 @@
+import ArgumentParser
+import AttendModels
+import AttendVisualization
+import Foundation
+
+struct VisualizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visualize",
+        abstract: "Draw a model's attention for a sentence: interactive HTML, or a PNG/SVG heatmap.",
+        discussion: """
+            The output format follows the file extension:
+              .html  every layer and head, interactive (head view and model view), one self-contained file
+              .png   one layer: all heads in a grid, or one head with --head
+              .svg   the same as .png, as vector graphics
+            Examples:
+              attend visualize "The cat sat on the mat." -o cat.html
+              attend visualize "The cat sat on the mat." --layer 2 --head 5 -o head.png
+              attend visualize "How old are you?" --pair "I am 25." --mean-of-heads -o pair.svg
+            """)
+
+    @OptionGroup var options: ModelOptions
+    @Argument(help: "The sentence.") var sentence: String
+    @Option(help: "A second sentence (a sentence pair, as BERT's [SEP]-joined input).") var pair: String?
+    @Option(name: [.short, .customLong("output")], help: "Where to write: a .html, .png or .svg file.") var output: String
+    @Option(help: "Layer to draw in PNG/SVG (default: the last).") var layer: Int?
+    @Option(help: "Head to draw in PNG/SVG (default: every head in a grid).") var head: Int?
+    @Flag(help: "Draw the mean over heads in PNG/SVG.") var meanOfHeads = false
+
+    enum Format: String { case html, png, svg }
+
+    func validate() throws {
+        try validateArgumentEncoding()
+        guard Format(rawValue: (output as NSString).pathExtension.lowercased()) != nil else {
+            throw ValidationError("--output must end in .html, .png or .svg, got \(output)")
+        }
+    }
+
+    func run() throws {
+        let format = Format(rawValue: (output as NSString).pathExtension.lowercased())!
+        let embedder = try options.loadEmbedder()
+        let (tokens, attentions) = embedder.attention(for: sentence, pair: pair)
+        let name = (options.directory as NSString).lastPathComponent
+        let map = AttentionMap(title: "\(name) self-attention", queryTokens: tokens, layers: attentions)
+        let layer = self.layer ?? map.layerCount - 1
+        guard (0..<map.layerCount).contains(layer) else { throw CLIError("--layer \(layer) is outside 0..<\(map.layerCount)") }
+        if let head, !(0..<map.headCount).contains(head) {
+            throw CLIError("--head \(head) is outside 0..<\(map.headCount)")
+        }
+        let data: Data
+        switch format {
+        case .html:
+            data = Data(AttentionView.html(title: "\(name): \(sentence)\(pair.map { " / \($0)" } ?? "")", maps: [map]).utf8)
+        case .png:
+            let image = meanOfHeads || head != nil ? Heatmap.image(map, layer: layer, head: head) : Heatmap.headGrid(map, layer: layer)
+            data = PNG.encode(image)
+        case .svg:
+            let svg = meanOfHeads || head != nil ? Heatmap.svg(map, layer: layer, head: head) : Heatmap.svgHeadGrid(map, layer: layer)
+            data = Data(svg.utf8)
+        }
+        do {
+            try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(output): \(error.localizedDescription)")
+        }
+        FileHandle.standardError.write(Data("wrote \(output) (\(tokens.count) tokens, \(map.layerCount) layers × \(map.headCount) heads)\n".utf8))
+    }
+}
