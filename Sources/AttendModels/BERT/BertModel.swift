@@ -51,7 +51,7 @@ public final class BertEmbeddings: Module {
         norm = LayerNorm(c.hiddenSize, epsilon: c.layerNormEpsilon)
     }
 
-    func callAsFunction(ids: [[Int]], typeIds: [[Int]]?) -> Tensor {
+    public func callAsFunction(ids: [[Int]], typeIds: [[Int]]?) -> Tensor {
         let length = ids.first?.count ?? 0
         let types = typeIds ?? ids.map { [Int](repeating: 0, count: $0.count) }
         let positionRows = positions(Array(0..<length))                                   // [L, E]
@@ -93,7 +93,8 @@ public final class BertLayer: Module {
         output = BertOutput(inputSize: c.intermediateSize, c)
     }
 
-    func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
+    /// One layer: `[B, L, E]` → `[B, L, E]`, and its attention weights on request.
+    public func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
         let (attended, weights) = attention(x, mask: mask, returningAttention: returningAttention)
         return (output(intermediate(attended), residual: attended), weights)
     }
@@ -112,7 +113,7 @@ public final class BertAttention: Module {
         output = BertOutput(inputSize: c.hiddenSize, c)
     }
 
-    func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
+    public func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
         let (b, l, e) = (x.shape[0], x.shape[1], x.shape[2])
         // One product for the three projections: [B, L, E] · [E, 3E] (their weights stacked).
         let p = projections
@@ -143,11 +144,24 @@ public final class BertSelfAttention: Module {
     @Child("key") public var key: Linear
     @Child("value") public var value: Linear
 
-    init(_ c: BertConfiguration) {
+    init(_ c: BertConfiguration, contextDimension: Int? = nil) {
         super.init()
         query = Linear(c.hiddenSize, c.hiddenSize)
-        key = Linear(c.hiddenSize, c.hiddenSize)
-        value = Linear(c.hiddenSize, c.hiddenSize)
+        key = Linear(contextDimension ?? c.hiddenSize, c.hiddenSize)
+        value = Linear(contextDimension ?? c.hiddenSize, c.hiddenSize)
+    }
+
+    /// Attention of `x` `[B, Lq, E]` over `context` `[B, Lk, E]` with `headCount` heads, heads
+    /// merged back: `[B, Lq, E]`, and the weights `[B, H, Lq, Lk]` on request.
+    func attend(_ x: Tensor, context: Tensor, headCount: Int, mask: AttentionMask, returningWeights: Bool) -> (Tensor, Tensor?) {
+        let (b, lq, e, lk) = (x.shape[0], x.shape[1], x.shape[2], context.shape[1])
+        func heads(_ y: Tensor, _ length: Int) -> Tensor { y.reshaped([b, length, headCount, e / headCount]).permuted([0, 2, 1, 3]) }
+        let (q, k, v) = (heads(query(x), lq), heads(key(context), lk), heads(value(context), lk))
+        if returningWeights {
+            let (attended, weights) = scaledDotProductAttentionWithWeights(query: q, key: k, value: v, mask: mask)
+            return (attended.permuted([0, 2, 1, 3]).reshaped([b, lq, e]), weights)
+        }
+        return (scaledDotProductAttention(query: q, key: k, value: v, mask: mask).permuted([0, 2, 1, 3]).reshaped([b, lq, e]), nil)
     }
 }
 
@@ -162,7 +176,7 @@ public final class BertIntermediate: Module {
         dense = Linear(c.hiddenSize, c.intermediateSize)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { activation(dense(x)) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { activation(dense(x)) }
 }
 
 /// `LayerNorm(residual + dense(x))` (`*.output.dense`, `*.output.LayerNorm`).
@@ -176,5 +190,5 @@ public final class BertOutput: Module {
         norm = LayerNorm(c.hiddenSize, epsilon: c.layerNormEpsilon)
     }
 
-    func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor { norm(residual + dense(x)) }
+    public func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor { norm(residual + dense(x)) }
 }
