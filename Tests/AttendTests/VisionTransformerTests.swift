@@ -69,6 +69,22 @@ struct VisionTransformerTests {
         expectClose(model(Self.goldens.pixels.tensor), Self.goldens.logits.tensor, tolerance: 1e-5, "logits after renaming")
     }
 
+    @Test func backboneWithPoolerLoadsAViTModelStateDict() throws {
+        // ViTModel's keys: the backbone's without the `vit.` prefix, plus its pooler.
+        let c = Self.goldens.config
+        let backbone = VisionTransformer(configuration: VisionTransformerConfiguration(
+            imageSize: c.imageSize, patchSize: c.patchSize, channels: c.channels, hiddenSize: c.hiddenSize, layerCount: c.layers,
+            headCount: c.heads, intermediateSize: c.intermediateSize, hasPooler: true))
+        var state: [String: Tensor] = [:]
+        for (key, value) in Self.goldens.state where key.hasPrefix("vit.") { state[String(key.dropFirst(4))] = value.tensor }
+        state["pooler.dense.weight"] = Tensor.eye(c.hiddenSize)
+        state["pooler.dense.bias"] = Tensor.zeros([c.hiddenSize])
+        try backbone.loadStateDict(state, strict: true)
+        let hidden = backbone(Self.goldens.pixels.tensor).hiddenStates
+        expectClose(hidden, Self.goldens.hiddenStates.tensor, tolerance: 1e-5, "hidden states")
+        expectClose(try #require(backbone.pooled(hidden)), tanh(hidden.selecting(axis: 1, index: 0)), tolerance: 1e-6, "pooled")
+    }
+
     @Test func patchEmbeddingIsTheConvolution() {
         // A 1-channel 4×4 image, patch 2, one output feature whose kernel picks the top-right pixel.
         let embedding = PatchEmbedding(channels: 1, patchSize: 2, dimension: 1)

@@ -13,15 +13,19 @@ public struct VisionTransformerConfiguration: Sendable, Equatable {
     public var queryKeyValueBias: Bool
     /// Classes of the classification head (0: no head).
     public var labelCount: Int
+    /// Whether the backbone has `ViTModel`'s pooler (`tanh(dense(class token))`); transformers'
+    /// `ViTModel` does by default, `ViTForImageClassification`'s backbone does not.
+    public var hasPooler: Bool
 
     public init(imageSize: Int = 224, patchSize: Int = 16, channels: Int = 3, hiddenSize: Int = 768, layerCount: Int = 12,
                 headCount: Int = 12, intermediateSize: Int = 3072, layerNormEpsilon: Float = 1e-12,
-                queryKeyValueBias: Bool = true, labelCount: Int = 0) {
+                queryKeyValueBias: Bool = true, labelCount: Int = 0, hasPooler: Bool = false) {
         precondition(imageSize % patchSize == 0, "ViT image size \(imageSize) must be a multiple of the patch size \(patchSize)")
         precondition(hiddenSize % headCount == 0, "ViT hidden size \(hiddenSize) must be a multiple of \(headCount) heads")
         (self.imageSize, self.patchSize, self.channels) = (imageSize, patchSize, channels)
         (self.hiddenSize, self.layerCount, self.headCount, self.intermediateSize) = (hiddenSize, layerCount, headCount, intermediateSize)
         (self.layerNormEpsilon, self.queryKeyValueBias, self.labelCount) = (layerNormEpsilon, queryKeyValueBias, labelCount)
+        self.hasPooler = hasPooler
     }
 
     /// Patches per image side.
@@ -174,6 +178,7 @@ public final class VisionTransformer: Module {
     @Child("embeddings") public var embeddings: VisionEmbeddings
     @Child("layers") public var layers: [VisionTransformerLayer]
     @Child("layernorm") public var norm: LayerNorm
+    @Child("pooler") public var pooler: VisionPooler?
 
     public init(configuration c: VisionTransformerConfiguration) {
         configuration = c
@@ -181,6 +186,12 @@ public final class VisionTransformer: Module {
         embeddings = VisionEmbeddings(c)
         layers = (0..<c.layerCount).map { _ in VisionTransformerLayer(c) }
         norm = LayerNorm(c.hiddenSize, epsilon: c.layerNormEpsilon)
+        pooler = c.hasPooler ? VisionPooler(dimension: c.hiddenSize) : nil
+    }
+
+    /// `tanh(dense(h[:, 0]))` of the final states, when the model has a pooler.
+    public func pooled(_ hiddenStates: Tensor) -> Tensor? {
+        pooler.map { $0(hiddenStates.selecting(axis: 1, index: 0)) }
     }
 
     /// Hidden states `[B, 1 + N, D]` (class token first) and, on request, each layer's attention
@@ -212,6 +223,18 @@ public final class VisionTransformer: Module {
         }
         return renamed
     }
+}
+
+/// `tanh(dense(x))` (`pooler.dense`).
+public final class VisionPooler: Module {
+    @Child("dense") public var dense: Linear
+
+    public init(dimension: Int) {
+        super.init()
+        dense = Linear(dimension, dimension)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { tanh(dense(x)) }
 }
 
 /// A ViT with a linear classifier on the class token (Hugging Face's `ViTForImageClassification`:
