@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "AttendNN", targets: ["AttendNN"]),
         .library(name: "AttendModels", targets: ["AttendModels"]),
         .library(name: "AttendVisualization", targets: ["AttendVisualization"]),
+        .library(name: "AttendTraining", targets: ["AttendTraining"]),
         .executable(name: "attend", targets: ["AttendCLI"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .target(name: "AttendNN", dependencies: ["Attend"]),
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
+        .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN"]),
         .executableTarget(
             name: "AttendCLI",
             dependencies: [
@@ -39,12 +41,13 @@ let package = Package(
                 "AttendNN",
                 "AttendModels",
                 "AttendVisualization",
+                "AttendTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization"],
+            dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining"],
             resources: [.copy("Goldens")]
         ),
     ],

@@ -50,6 +50,29 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable, Equatable {
         Float(next() >> 40) * 0x1p-24
     }
 
+    /// Everything that determines the rest of the stream, for checkpoints.
+    public struct Snapshot: Codable, Sendable, Equatable {
+        public var seed: UInt64
+        public var counter: UInt64
+        public var buffered: [UInt64]
+    }
+
+    /// The generator's complete state; ``init(snapshot:)`` continues the same stream.
+    public var snapshot: Snapshot {
+        Snapshot(seed: seed, counter: counter, buffered: bufferedCount == 2 ? [buffered.0, buffered.1] : (bufferedCount == 1 ? [buffered.1] : []))
+    }
+
+    /// A generator that continues exactly where `snapshot` was taken.
+    public init(snapshot: Snapshot) {
+        seed = snapshot.seed
+        counter = snapshot.counter
+        switch snapshot.buffered.count {
+        case 2: (buffered, bufferedCount) = ((snapshot.buffered[0], snapshot.buffered[1]), 2)
+        case 1: (buffered, bufferedCount) = ((0, snapshot.buffered[0]), 1)
+        default: bufferedCount = 0
+        }
+    }
+
     /// The four 32-bit words of block `counter` of the stream keyed by `seed`.
     @inlinable
     public static func block(seed: UInt64, counter: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
