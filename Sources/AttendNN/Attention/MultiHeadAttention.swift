@@ -16,7 +16,7 @@ import Attend
 /// The fused attention kernel runs unless weights are requested. Masks use Attend's polarity
 /// (true = may attend); ``AttentionMask/pyTorchAttentionMask(_:)`` and
 /// ``AttentionMask/pyTorchKeyPaddingMask(_:)`` convert PyTorch's (true = blocked).
-public final class MultiHeadAttention: Module {
+public final class MultiHeadAttention: Module, RandomStateful {
     public let embedDimension: Int
     public let headCount: Int
     public let keyValueHeadCount: Int
@@ -161,6 +161,11 @@ public final class MultiHeadAttention: Module {
     /// `[B, H, L, Dh]` → `[B, L, H·Dh]`.
     private func mergeHeads(_ x: Tensor) -> Tensor {
         x.permuted([0, 2, 1, 3]).reshaped([x.shape[0], x.shape[2], embedDimension])
+    }
+
+    public var randomState: PhiloxGenerator.Snapshot {
+        get { dropoutGenerator.snapshot }
+        set { dropoutGenerator = PhiloxGenerator(snapshot: newValue) }
     }
 
     private func dropoutSettings() -> (Float, UInt64) {

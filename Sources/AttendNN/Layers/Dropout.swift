@@ -2,7 +2,7 @@ import Attend
 
 /// Zeroes each element with probability `p` in training mode and scales the rest by `1/(1−p)`;
 /// the identity in evaluation mode. Draws from its own seeded stream.
-public final class Dropout: Module {
+public final class Dropout: Module, RandomStateful {
     public let probability: Float
     private var generator: PhiloxGenerator
 
@@ -11,6 +11,11 @@ public final class Dropout: Module {
         self.probability = probability
         generator = PhiloxGenerator(seed: seed ?? Initialization.nextSeed())
         super.init()
+    }
+
+    public var randomState: PhiloxGenerator.Snapshot {
+        get { generator.snapshot }
+        set { generator = PhiloxGenerator(snapshot: newValue) }
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {

@@ -124,6 +124,30 @@ open class Module {
     }
 }
 
+/// A module that draws random numbers (dropout) and so has generator state that a checkpoint
+/// must keep for a resumed run to continue exactly.
+public protocol RandomStateful: AnyObject {
+    var randomState: PhiloxGenerator.Snapshot { get set }
+}
+
+extension Module {
+    /// The generator state of every random module, by module path.
+    public var randomStates: [String: PhiloxGenerator.Snapshot] {
+        var states: [String: PhiloxGenerator.Snapshot] = [:]
+        for (name, module) in namedModules() {
+            if let random = module as? any RandomStateful { states[name] = random.randomState }
+        }
+        return states
+    }
+
+    /// Restores generator states saved by ``randomStates``.
+    public func restoreRandomStates(_ states: [String: PhiloxGenerator.Snapshot]) {
+        for (name, module) in namedModules() {
+            if let random = module as? any RandomStateful, let state = states[name] { random.randomState = state }
+        }
+    }
+}
+
 /// Why a state dict did not load: every problem, by key.
 public struct StateDictError: Error, CustomStringConvertible, Equatable {
     /// A key whose tensor has the wrong shape.
