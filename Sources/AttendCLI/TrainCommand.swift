@@ -1,0 +1,107 @@
+import ArgumentParser
+import Attend
+import AttendNN
+import AttendTraining
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a demo model and report its result.",
+        discussion: """
+            Each task writes a checkpoint, TensorBoard logs (--output DIR/logs; view with `tensorboard --logdir DIR/logs`),
+            metrics.csv and metrics.json with the final numbers into --output.
+            """,
+        subcommands: [TranslationTask.self, DigitsTask.self])
+
+    struct Common: ParsableArguments {
+        @Option(help: "Where to write the checkpoint, logs and metrics.json.") var output = "runs/demo"
+        @Option(help: "Training steps (default: the task's).") var steps: Int?
+        @Option(help: "Random seed.") var seed: UInt64 = 1
+        @Option(help: "Threads (default: all available).") var threads: Int?
+
+        func validate() throws {
+            if let steps, steps <= 0 || steps > 1_000_000 { throw ValidationError("--steps must be in 1...1000000") }
+            if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        }
+
+        func apply() {
+            if let threads { Parallelism.threadCount = threads }
+        }
+    }
+
+    struct TranslationTask: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "translation",
+            abstract: "Digits → English number words with an encoder–decoder Transformer and beam search (goal: ≥ 98% exact match).")
+
+        @OptionGroup var common: Common
+
+        func run() throws {
+            common.apply()
+            var settings = TranslationDemo.Settings()
+            settings.seed = common.seed
+            if let steps = common.steps { settings.steps = steps }
+            let started = Date()
+            let (metrics, _) = try TranslationDemo.run(settings, output: common.output)
+            print(String(format: "held-out exact match (beam %d): %.1f%% on %d numbers, %.0f s", settings.beamWidth,
+                         100 * metrics["exact_match"]!, Int(metrics["held_out_examples"]!), Date().timeIntervalSince(started)))
+            print("wrote \(common.output)/metrics.json, \(common.output)/checkpoint, \(common.output)/logs; try: attend translate --model \(common.output) 4071")
+        }
+    }
+}
+
+extension TrainCommand {
+    struct DigitsTask: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "digits",
+            abstract: "A Vision Transformer on the UCI 8×8 handwritten digits (goal: ≥ 95% test accuracy).")
+
+        @OptionGroup var common: Common
+
+        func run() throws {
+            common.apply()
+            var settings = DigitsDemo.Settings()
+            settings.seed = common.seed
+            if let steps = common.steps { settings.steps = steps }
+            let started = Date()
+            let (metrics, _, _) = try DigitsDemo.run(settings, output: common.output)
+            print(String(format: "test accuracy: %.1f%% on %d held-out images, %.0f s", 100 * metrics["test_accuracy"]!,
+                         Int(metrics["test_images"]!), Date().timeIntervalSince(started)))
+            print("wrote \(common.output)/metrics.json, \(common.output)/checkpoint, \(common.output)/logs")
+        }
+    }
+}
+
+struct TranslateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "translate",
+        abstract: "Turn numbers into English words with a model trained by `attend train translation`.")
+
+    @Option(help: "The --output folder of `attend train translation`.") var model = "runs/demo"
+    @Option(help: "Beam width.") var beamWidth = 4
+    @Argument(help: "Numbers from 0 to 9999.") var numbers: [Int]
+
+    func validate() throws {
+        guard !numbers.isEmpty, numbers.allSatisfy({ (0...9999).contains($0) }) else {
+            throw ValidationError("give numbers from 0 to 9999")
+        }
+        guard (1...32).contains(beamWidth) else { throw ValidationError("--beam-width must be in 1...32") }
+    }
+
+    func run() throws {
+        let network = Seq2SeqTransformer(sourceVocabulary: TranslationDemo.sourceTokens.count,
+                                         targetVocabulary: TranslationDemo.targetTokens.count,
+                                         modelDimension: 64, headCount: 4, encoderLayers: 2, decoderLayers: 2, feedForwardDimension: 128)
+        let optimizer = Adam(model: network)
+        do {
+            _ = try Checkpoint.load(from: model + "/checkpoint", model: network, optimizer: optimizer)
+        } catch {
+            throw CLIError("no translation model in \(model): run `attend train translation --output \(model)` first (\(error))")
+        }
+        network.eval()
+        for n in numbers {
+            print("\(n) → " + TranslationDemo.translate(n, with: network, beamWidth: beamWidth).joined(separator: " "))
+        }
+    }
+}
