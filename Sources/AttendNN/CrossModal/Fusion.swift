@@ -116,7 +116,7 @@ public final class HybridFusion: Module {
     }
 
     /// The mean over each row's first `lengths[b]` positions (all when nil).
-    static func meanPool(_ x: Tensor, lengths: [Int]?) -> Tensor {
+    public static func meanPool(_ x: Tensor, lengths: [Int]?) -> Tensor {
         guard let lengths else { return x.mean(alongAxes: [1]) }
         let mask = CrossModalAttention.rowMask(lengths, length: x.shape[1])
         return (x * mask).sum(alongAxes: [1]) / Tensor(shape: [lengths.count, 1], scalars: lengths.map { Float(Swift.max($0, 1)) })
