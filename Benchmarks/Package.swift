@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "Attend", package: "Attend"),
                 .product(name: "AttendNN", package: "Attend"),
                 .product(name: "AttendModels", package: "Attend"),
+                .product(name: "AttendTraining", package: "Attend"),
                 "RawBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

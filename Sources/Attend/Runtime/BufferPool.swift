@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Reuses large scalar buffers so that steady-state loops don't page-fault.
@@ -11,8 +12,9 @@ final class BufferPool: Sendable {
 
     /// Buffers smaller than this go straight to `malloc`, which already recycles them well.
     static let minimumPooledBytes = 64 * 1024
-    /// The most memory kept idle in the pool.
-    static let maximumCachedBytes = 512 * 1024 * 1024
+    /// The most memory kept idle in the pool: a quarter of physical memory, at most 4 GiB (a
+    /// training step frees its activations all at once and needs them again in the next).
+    static let maximumCachedBytes = Swift.min(4 << 30, Int(ProcessInfo.processInfo.physicalMemory / 4))
     static let alignment = 64
 
     private struct State {

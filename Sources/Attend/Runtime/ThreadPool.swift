@@ -14,7 +14,7 @@ final class ThreadPool: @unchecked Sendable {
     static let shared = ThreadPool()
 
     /// How long an idle worker polls for new work before sleeping, in polls.
-    private static let spinLimit = 1 << 15
+    private static let spinLimit = 1 << 17
 
     /// Generation (high 32 bits) and next unclaimed chunk (low 32 bits) of the current job.
     private let claims = Atomic<UInt64>(0)

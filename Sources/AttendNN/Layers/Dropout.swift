@@ -20,9 +20,7 @@ public final class Dropout: Module, RandomStateful {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard isTraining && probability > 0 else { return x }
-        let keep = Tensor.uniform(x.shape, using: &generator)
-        let scale = 1 / (1 - probability)
-        return x * Tensor(shape: x.shape, scalars: keep.scalars.map { $0 >= probability ? scale : 0 })
+        return Attend.dropout(x, probability: probability, seed: generator.next())
     }
 }
 
