@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "AttendNN", dependencies: ["Attend"]),
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
-        .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN", "AttendModels"],
+        .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization"],
                 resources: [.copy("Resources/digits.csv")]),
         .executableTarget(
             name: "AttendCLI",

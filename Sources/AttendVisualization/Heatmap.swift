@@ -14,7 +14,7 @@ public enum Heatmap {
                              colorMap: ColorMap = .viridis, cellSize: Int? = nil, showLabels: Bool = true) -> RGBImage {
         precondition(matrix.count == rows.count * columns.count,
                      "heatmap of \(matrix.count) values for \(rows.count) rows × \(columns.count) columns")
-        let layout = HeatmapLayout(rows: rows, columns: columns, cellSize: cellSize, showLabels: showLabels)
+        let layout = HeatmapLayout(rows: rows, columns: columns, cellSize: cellSize, showLabels: showLabels, title: title)
         var image = RGBImage(width: layout.width, height: layout.height)
         draw(matrix, rows: rows, columns: columns, title: title, colorMap: colorMap, layout: layout, into: &image, at: (0, 0))
         return image
@@ -45,7 +45,7 @@ public enum Heatmap {
     /// One matrix as a standalone SVG document (the same layout as the PNG, with Unicode labels).
     public static func svg(_ matrix: [Float], rows: [String], columns: [String], title: String,
                            colorMap: ColorMap = .viridis, showLabels: Bool = true) -> String {
-        let layout = HeatmapLayout(rows: rows, columns: columns, cellSize: nil, showLabels: showLabels)
+        let layout = HeatmapLayout(rows: rows, columns: columns, cellSize: nil, showLabels: showLabels, title: title)
         var body = ""
         svgPanel(matrix, rows: rows, columns: columns, title: title, colorMap: colorMap, layout: layout, at: (0, 0), into: &body)
         return svgDocument(width: layout.width, height: layout.height, body: body)

@@ -14,7 +14,7 @@ struct HeatmapLayout {
     let gridX: Int, gridY: Int
     let width: Int, height: Int
 
-    init(rows: [String], columns: [String], cellSize: Int?, showLabels: Bool) {
+    init(rows: [String], columns: [String], cellSize: Int?, showLabels: Bool, title: String = "") {
         self.rows = rows.count
         self.columns = columns.count
         // Cells at least one text line tall, so a label fits beside every row and column.
@@ -27,8 +27,8 @@ struct HeatmapLayout {
         columnLabelHeight = showLabels ? longestColumn * font.glyphWidth + HeatmapLayout.padding : 0
         gridX = HeatmapLayout.padding + rowLabelWidth
         gridY = HeatmapLayout.padding + HeatmapLayout.titleHeight + columnLabelHeight
-        width = gridX + columns.count * cell + HeatmapLayout.colorBarGap + HeatmapLayout.colorBarWidth
-            + HeatmapLayout.tickLabelWidth + 2 * HeatmapLayout.padding
+        width = Swift.max(gridX + columns.count * cell + HeatmapLayout.colorBarGap + HeatmapLayout.colorBarWidth
+            + HeatmapLayout.tickLabelWidth + 2 * HeatmapLayout.padding, font.width(of: title) + 2 * HeatmapLayout.padding)
         height = gridY + rows.count * cell + HeatmapLayout.padding
     }
 

@@ -1,5 +1,6 @@
 import Attend
 import AttendTraining
+import AttendVisualization
 import Foundation
 import Testing
 
@@ -28,6 +29,8 @@ struct DemoTests {
         let (metrics, _) = try TranslationDemo.run(settings, output: directory, showingProgress: false)
         #expect(metrics["exact_match"]! >= 0.7, "exact match \(metrics["exact_match"]!)")
         try Self.expectRunFiles(directory)
+        let alignment = try PNG.decode(Data(contentsOf: URL(fileURLWithPath: directory + "/alignment.png")))
+        #expect(alignment.width > 100 && alignment.height > 80)
     }
 
     @Test func vitLearnsDigits() throws {
@@ -40,12 +43,17 @@ struct DemoTests {
         let (metrics, _, _) = try DigitsDemo.run(settings, output: directory, showingProgress: false)
         #expect(metrics["test_accuracy"]! >= 0.85, "accuracy \(metrics["test_accuracy"]!)")
         try Self.expectRunFiles(directory)
+        #expect(try PNG.decode(Data(contentsOf: URL(fileURLWithPath: directory + "/attention.png"))).height == 128)
     }
 
     @Test func permutationLanguageModelBeatsCausalOnRandomOrders() throws {
         var settings = PermutationLanguageModelDemo.Settings()
         settings.steps = 600
-        let m = try PermutationLanguageModelDemo.run(settings, output: nil, showingProgress: false)
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let m = try PermutationLanguageModelDemo.run(settings, output: directory, showingProgress: false)
+        let page = try String(contentsOfFile: directory + "/two-stream-attention.html", encoding: .utf8)
+        #expect(page.contains("content stream") && page.contains("query stream"))
         #expect(m["permutation_lm_random_order_loss"]! < m["causal_lm_random_order_loss"]!)
         #expect(m["causal_lm_left_to_right_loss"]! < m["uniform_token_loss"]!)     // it learned to mirror
         #expect(m["permutation_lm_random_order_loss"]! < m["uniform_token_loss"]!)

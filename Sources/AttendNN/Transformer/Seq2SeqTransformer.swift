@@ -43,6 +43,13 @@ public final class Seq2SeqTransformer: Module {
         return output(hidden)
     }
 
+    /// Every decoder layer's cross-attention `[B, H, Lt, Ls]` for teacher-forced `targetInput`.
+    public func crossAttention(source: [[Int]], sourceLengths: [Int], targetInput: [[Int]]) -> [Tensor] {
+        let memory = encode(source: source, sourceLengths: sourceLengths)
+        return transformer.decoder.crossAttentionWeights(embed(targetInput, targetEmbedding), memory: memory, mask: .causal,
+                                                        memoryMask: .keyPadding(validLengths: sourceLengths))
+    }
+
     /// An incremental decoder over `source` (encoded once, cross-attention keys cached).
     public func makeDecoder(source: [[Int]], sourceLengths: [Int]) -> Seq2SeqDecoder {
         Seq2SeqDecoder(model: self, memory: encode(source: source, sourceLengths: sourceLengths),

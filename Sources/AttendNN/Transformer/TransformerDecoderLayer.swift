@@ -40,14 +40,28 @@ public final class TransformerDecoderLayer: Module {
     /// `x` `[B, Lt, E]` attends to itself under `mask` and to `memory` `[B, Ls, E]` under `memoryMask`.
     public func callAsFunction(_ x: Tensor, memory: Tensor, mask: AttentionMask = .none,
                                memoryMask: AttentionMask = .none) -> Tensor {
+        forward(x, memory: memory, mask: mask, memoryMask: memoryMask, returningCrossAttention: false).output
+    }
+
+    /// The layer's output and, on request, its cross-attention weights `[B, H, Lt, Ls]` (which
+    /// source tokens each target token reads: an alignment).
+    public func forward(_ x: Tensor, memory: Tensor, mask: AttentionMask = .none, memoryMask: AttentionMask = .none,
+                        returningCrossAttention: Bool) -> (output: Tensor, crossAttention: Tensor?) {
+        var weights: Tensor?
+        func cross(_ h: Tensor) -> Tensor {
+            guard returningCrossAttention else { return crossAttention(h, key: memory, value: memory, mask: memoryMask) }
+            let (output, w) = crossAttention.attentionWithWeights(h, key: memory, value: memory, mask: memoryMask)
+            weights = w
+            return output
+        }
         if normFirst {
             var h = x + dropout1(selfAttention(norm1(x), mask: mask))
-            h = h + dropout2(crossAttention(norm2(h), key: memory, value: memory, mask: memoryMask))
-            return h + dropout3(feedForward(norm3(h)))
+            h = h + dropout2(cross(norm2(h)))
+            return (h + dropout3(feedForward(norm3(h))), weights)
         }
         var h = norm1(x + dropout1(selfAttention(x, mask: mask)))
-        h = norm2(h + dropout2(crossAttention(h, key: memory, value: memory, mask: memoryMask)))
-        return norm3(h + dropout3(feedForward(h)))
+        h = norm2(h + dropout2(cross(h)))
+        return (norm3(h + dropout3(feedForward(h))), weights)
     }
 }
 
@@ -70,6 +84,19 @@ public final class TransformerDecoder: Module {
                                memoryMask: AttentionMask = .none) -> Tensor {
         let h = layers.reduce(x) { h, layer in layer(h, memory: memory, mask: mask, memoryMask: memoryMask) }
         return norm.map { $0(h) } ?? h
+    }
+
+    /// Every layer's cross-attention weights `[B, H, Lt, Ls]` for `x` against `memory`.
+    public func crossAttentionWeights(_ x: Tensor, memory: Tensor, mask: AttentionMask = .none,
+                                      memoryMask: AttentionMask = .none) -> [Tensor] {
+        var h = x
+        var weights: [Tensor] = []
+        for layer in layers {
+            let step = layer.forward(h, memory: memory, mask: mask, memoryMask: memoryMask, returningCrossAttention: true)
+            h = step.output
+            weights.append(step.crossAttention!)
+        }
+        return weights
     }
 }
 

@@ -1,5 +1,6 @@
 import Attend
 import AttendNN
+import AttendVisualization
 import Foundation
 
 /// Demo 2: a Vision Transformer classifying the UCI 8×8 handwritten digits (1,797 images,
@@ -55,7 +56,37 @@ public enum DigitsDemo {
         let accuracy = Double(zip(predictions, testLabels).filter { $0 == $1 }.count) / Double(testLabels.count)
         let metrics = ["test_accuracy": accuracy, "test_images": Double(testLabels.count), "steps": Double(settings.steps)]
         try loop.finish(metrics: metrics)
+        if let output { try attentionPicture(model: model, images: testImages, count: 8).write(to: URL(fileURLWithPath: output + "/attention.png")) }
         return (metrics, model, (testImages, testLabels))
+    }
+
+    /// A PNG strip of test digits (scaled up), each with the class token's last-layer attention
+    /// over its 4 × 4 patches (mean over heads) laid over it.
+    public static func attentionPicture(model: VisionTransformerClassifier, images: Tensor, count: Int) -> Data {
+        let scale = 16, side = 8 * scale, shown = Swift.min(count, images.shape[0])
+        var strip = RGBImage(width: shown * (side + 4) * 2, height: side)
+        let pixels = images.scalars
+        let attention = model.backbone(images.sliced(axis: 0, 0..<shown), returningAttention: true).attentions.last!
+        for n in 0..<shown {
+            var digit = RGBImage(width: side, height: side)
+            for y in 0..<side {
+                for x in 0..<side {
+                    let v = UInt8(255 - Swift.min(255, Int(pixels[n * 64 + (y / scale) * 8 + x / scale] * 255)))
+                    digit.fill(x: x, y: y, width: 1, height: 1, color: RGB(v, v, v))
+                }
+            }
+            let classRow = attention.selecting(axis: 0, index: n).mean(alongAxes: [0]).selecting(axis: 0, index: 0)   // [1 + 16]
+            let weights = Array(classRow.scalars.dropFirst())
+            let tinted = Heatmap.overlay(weights, rows: 4, columns: 4, on: digit, opacity: 0.6)
+            for (offset, picture) in [(0, digit), (side + 4, tinted)] {
+                for y in 0..<side {
+                    for x in 0..<side {
+                        strip.fill(x: n * (side + 4) * 2 + offset + x, y: y, width: 1, height: 1, color: picture[x, y])
+                    }
+                }
+            }
+        }
+        return PNG.encode(strip)
     }
 
     /// Shifts each image by up to one pixel in each direction (zeros enter at the edges).

@@ -1,6 +1,7 @@
 import Attend
 import AttendModels
 import AttendNN
+import AttendVisualization
 import Foundation
 
 /// Demo 3: permutation language modelling with two-stream attention (XLNet) on a small
@@ -40,6 +41,20 @@ public enum PermutationLanguageModelDemo {
                                                            headCount: 4, innerDimension: 128))
     }
 
+    /// An interactive page with both streams' attention for one sentence and factorization order:
+    /// the content stream (each token sees the tokens up to itself in the order) beside the query
+    /// stream (each token sees strictly earlier ones).
+    public static func attentionPage(model: XLNetLMHeadModel, sentence: [Int], order: [Int]) -> String {
+        let (masks, mapping, _) = batch([sentence], orders: [order])
+        let output = model(ids: [sentence], permutationMask: masks, targetMapping: mapping, returningAttention: true).output
+        let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        let tokens = sentence.enumerated().map { "t\($0.element - 4)·z\(rank[$0.offset]!)" }
+        return AttentionView.html(title: "Two-stream attention, factorization order \(order)", maps: [
+            AttentionMap(title: "content stream", queryTokens: tokens, layers: output.attentions.map(\.content)),
+            AttentionMap(title: "query stream", queryTokens: tokens, layers: output.attentions.map { $0.query! }),
+        ])
+    }
+
     /// Trains both models and returns their held-out losses (mean negative log-likelihood per
     /// predicted token, in nats).
     public static func run(_ settings: Settings, output: String?, showingProgress: Bool = true) throws -> [String: Double] {
@@ -70,6 +85,10 @@ public enum PermutationLanguageModelDemo {
                 return Double(crossEntropy(model(ids: heldOut, permutationMask: masks, targetMapping: mapping).logits, targets: labels).scalar)
             }
             let (random, natural) = (loss(randomOrders), loss(naturalOrders))
+            if permuted, let output {
+                try attentionPage(model: model, sentence: heldOut[0], order: randomOrders[0])
+                    .write(toFile: output + "/two-stream-attention.html", atomically: true, encoding: .utf8)
+            }
             metrics["\(name)_random_order_loss"] = random
             metrics["\(name)_left_to_right_loss"] = natural
             try loop.finish(metrics: ["random_order_loss": random, "left_to_right_loss": natural])

@@ -1,5 +1,6 @@
 import Attend
 import AttendNN
+import AttendVisualization
 import Foundation
 
 /// Demo 1: a translation-style task — numbers written as digits to English words
@@ -70,7 +71,19 @@ public enum TranslationDemo {
         let metrics = ["exact_match": Double(correct) / Double(evaluation.count), "held_out_examples": Double(evaluation.count),
                        "steps": Double(settings.steps)]
         try loop.finish(metrics: metrics)
+        if let output { try alignmentPicture(4071, model: model).write(to: URL(fileURLWithPath: output + "/alignment.png")) }
         return (metrics, model)
+    }
+
+    /// A PNG of the last decoder layer's cross-attention (mean over heads) while the model writes
+    /// the words for `n`: which digits each word reads.
+    public static func alignmentPicture(_ n: Int, model: Seq2SeqTransformer) -> Data {
+        let source = sourceIds(n), output = translate(n, with: model)
+        let input = [begin] + output.map { targetTokens.firstIndex(of: $0)! }
+        let weights = model.crossAttention(source: [source], sourceLengths: [source.count], targetInput: [input])
+        let map = AttentionMap(title: "\(n): cross-attention", queryTokens: ["<s>"] + output,
+                               keyTokens: String(n).map(String.init), layers: weights)
+        return PNG.encode(Heatmap.image(map, layer: map.layerCount - 1, head: nil))
     }
 
     /// The words `model` produces for `n` with beam search.
