@@ -114,27 +114,10 @@ public final class BertAttention: Module {
     }
 
     public func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
-        let (b, l, e) = (x.shape[0], x.shape[1], x.shape[2])
-        // One product for the three projections: [B, L, E] · [E, 3E] (their weights stacked).
         let p = projections
-        let weight = Tensor.concatenate([p.query.weight, p.key.weight, p.value.weight], axis: 0)     // [3E, E]
-        var qkv = matmul(x, weight.transposed())                                                       // [B, L, 3E]
-        if let qb = p.query.bias, let kb = p.key.bias, let vb = p.value.bias {
-            qkv = qkv + Tensor.concatenate([qb, kb, vb])
-        }
-        func heads(_ range: Range<Int>) -> Tensor {
-            qkv.sliced(axis: 2, range).reshaped([b, l, headCount, e / headCount]).permuted([0, 2, 1, 3])
-        }
-        let (q, k, v) = (heads(0..<e), heads(e..<(2 * e)), heads((2 * e)..<(3 * e)))
-        var weights: Tensor?
-        let attended: Tensor
-        if returningAttention {
-            (attended, weights) = scaledDotProductAttentionWithWeights(query: q, key: k, value: v, mask: mask)
-        } else {
-            attended = scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
-        }
-        let merged = attended.permuted([0, 2, 1, 3]).reshaped([b, l, e])
-        return (output(merged, residual: x), weights)
+        let (attended, weights) = selfAttention(x, query: p.query, key: p.key, value: p.value, headCount: headCount,
+                                                mask: mask, returningWeights: returningAttention)
+        return (output(attended, residual: x), weights)
     }
 }
 

@@ -114,22 +114,9 @@ public final class ProjectedSelfAttention: Module {
 
     /// `[B, L, D]` → `[B, L, D]`, and the weights `[B, H, L, L]` when asked for.
     public func callAsFunction(_ x: Tensor, mask: AttentionMask = .none, returningWeights: Bool = false) -> (Tensor, Tensor?) {
-        let (b, l, d) = (x.shape[0], x.shape[1], x.shape[2])
-        // One product for the three projections (their weights stacked), then views per head.
-        var qkv = matmul(x, Tensor.concatenate([query.weight, key.weight, value.weight]).transposed())   // [B, L, 3D]
-        if let qb = query.bias, let kb = key.bias, let vb = value.bias { qkv = qkv + Tensor.concatenate([qb, kb, vb]) }
-        func heads(_ range: Range<Int>) -> Tensor {
-            qkv.sliced(axis: 2, range).reshaped([b, l, headCount, d / headCount]).permuted([0, 2, 1, 3])
-        }
-        let (q, k, v) = (heads(0..<d), heads(d..<(2 * d)), heads((2 * d)..<(3 * d)))
-        var weights: Tensor?
-        let attended: Tensor
-        if returningWeights {
-            (attended, weights) = scaledDotProductAttentionWithWeights(query: q, key: k, value: v, mask: mask)
-        } else {
-            attended = scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
-        }
-        return (output(attended.permuted([0, 2, 1, 3]).reshaped([b, l, d])), weights)
+        let (attended, weights) = selfAttention(x, query: query, key: key, value: value, headCount: headCount,
+                                                mask: mask, returningWeights: returningWeights)
+        return (output(attended), weights)
     }
 }
 
