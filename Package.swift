@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "AttendNN", dependencies: ["Attend"]),
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
-        .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization"],
+        .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN"]),
+        // The `attend train` demos: they sit above every library, as the CLI does.
+        .target(name: "AttendDemos", dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining"],
                 resources: [.copy("Resources/digits.csv")]),
         .executableTarget(
             name: "AttendCLI",
@@ -43,12 +45,13 @@ let package = Package(
                 "AttendModels",
                 "AttendVisualization",
                 "AttendTraining",
+                "AttendDemos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining"],
+            dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining", "AttendDemos"],
             resources: [.copy("Goldens")]
         ),
     ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attend
 import AttendNN
+import AttendDemos
 import AttendTraining
 import Foundation
 

@@ -1,4 +1,5 @@
 import Attend
+import AttendDemos
 import AttendTraining
 import AttendVisualization
 import Foundation

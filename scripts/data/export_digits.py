@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Sources/AttendTraining/Resources/digits.csv: the UCI "Optical Recognition of
+"""Writes Sources/AttendDemos/Resources/digits.csv: the UCI "Optical Recognition of
 Handwritten Digits" test set as scikit-learn ships it (1,797 images of 8×8 pixels, values 0–16),
 one image per line: label, then 64 pixels row by row.
 
@@ -12,7 +12,7 @@ import pathlib
 
 from sklearn.datasets import load_digits
 
-OUT = pathlib.Path(__file__).resolve().parents[2] / "Sources/AttendTraining/Resources/digits.csv"
+OUT = pathlib.Path(__file__).resolve().parents[2] / "Sources/AttendDemos/Resources/digits.csv"
 digits = load_digits()
 lines = ["# UCI Optical Recognition of Handwritten Digits (E. Alpaydin, C. Kaynak), CC BY 4.0, https://doi.org/10.24432/C50P49",
          "# label,pixel0..pixel63 (8x8, row-major, 0-16)"]

@@ -1,6 +1,7 @@
 import Attend
 import AttendModels
 import AttendNN
+import AttendTraining
 import AttendVisualization
 import Foundation
 

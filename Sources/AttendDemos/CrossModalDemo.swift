@@ -1,5 +1,6 @@
 import Attend
 import AttendNN
+import AttendTraining
 import Foundation
 
 /// Demo 4: cross-modal retrieval and question answering on generated scenes — coloured shapes

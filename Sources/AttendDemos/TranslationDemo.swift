@@ -1,5 +1,6 @@
 import Attend
 import AttendNN
+import AttendTraining
 import AttendVisualization
 import Foundation
 
