@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// A job is published by bumping a generation number; claims pack the generation and the next
 /// chunk index into one atomic word, so a worker that wakes late can never run a chunk of a
-/// newer job with an older closure.
+/// newer job with an older closure. A finished job's claim word is marked exhausted, so a late
+/// worker that pairs its generation with a newer job's chunk count claims nothing either.
 final class ThreadPool: @unchecked Sendable {
     static let shared = ThreadPool()
 
@@ -67,6 +68,9 @@ final class ThreadPool: @unchecked Sendable {
                     runChunks(of: next, chunks: chunks)
                 }
                 while unfinished.load(ordering: .acquiring) > 0 {}
+                // Close the job before the next one publishes its chunk count: a worker that read
+                // this generation but the next job's count must not find a chunk left to claim.
+                claims.store(UInt64(next) << 32 | 0xFFFF_FFFF, ordering: .sequentiallyConsistent)
                 currentJob.store(0, ordering: .sequentiallyConsistent)
             }
         }
