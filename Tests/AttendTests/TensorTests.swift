@@ -70,5 +70,20 @@ struct TensorTests {
         #expect(empty.sum().scalar == 0)
         #expect(empty.sum(alongAxes: [0]).scalars == [0, 0, 0])
         #expect(matmul(Tensor.zeros([2, 0]), Tensor.zeros([0, 3])).scalars == [0, 0, 0, 0, 0, 0])
+        // Strided and broadcast kernels on empty shapes do nothing (no division by a zero run length).
+        #expect((Tensor.zeros([2, 0]) + Tensor.zeros([0])).shape == [2, 0])
+        #expect(exp(Tensor.zeros([0, 3]).transposed()).shape == [3, 0])
+        #expect(Tensor.zeros([0, 3]).transposed().contiguous().shape == [3, 0])
+        #expect(Tensor.where(Tensor.zeros([4, 0]), Tensor.zeros([0]), Tensor(1)).shape == [4, 0])
+    }
+
+    @Test func scalarOperandsSplitAcrossThreads() {
+        // A contiguous tensor against a scalar is one run, cut into pieces for the threads.
+        var generator = PhiloxGenerator(seed: 2)
+        let x = Tensor.normal([300_001], using: &generator)
+        let quotient = x / 4, clamped = maximum(x, Tensor(0))
+        let values = x.scalars
+        #expect(quotient.scalars == values.map { $0 / 4 })
+        #expect(clamped.scalars == values.map { Swift.max($0, 0) })
     }
 }

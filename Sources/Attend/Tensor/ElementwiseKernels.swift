@@ -68,12 +68,10 @@ enum ElementwiseKernels {
             return result
         }
         let iteration = StridedIteration(shape: x.shape, strides: [x.strides])
-        let length = iteration.runLength, step = iteration.innerStride(0)
-        Parallelism.forEachChunk(of: iteration.runCount, minimumChunk: max(1, minimumChunk / length)) { runs in
-            iteration.forEachRun(in: runs) { run, offsets in
-                let from = input + offsets[0], to = output + run * length
-                for j in 0..<length { to[j] = function(from[j * step]) }
-            }
+        let step = iteration.innerStride(0)
+        iteration.forEachSegment(minimumElements: minimumChunk) { first, offsets, length in
+            let from = input + offsets[0], to = output + first
+            for j in 0..<length { to[j] = function(from[j * step]) }
         }
         return result
     }
@@ -91,17 +89,14 @@ enum ElementwiseKernels {
             return result
         }
         let iteration = StridedIteration(shape: shape, strides: [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
-        let length = iteration.runLength
         let (stepA, stepB) = (iteration.innerStride(0), iteration.innerStride(1))
-        Parallelism.forEachChunk(of: iteration.runCount, minimumChunk: max(1, minimumChunk / length)) { runs in
-            iteration.forEachRun(in: runs) { run, offsets in
-                let p = x + offsets[0], q = y + offsets[1], to = output + run * length
-                switch (stepA, stepB) {
-                case (1, 1): for j in 0..<length { to[j] = function(p[j], q[j]) }
-                case (1, 0): let v = q[0]; for j in 0..<length { to[j] = function(p[j], v) }
-                case (0, 1): let u = p[0]; for j in 0..<length { to[j] = function(u, q[j]) }
-                default: for j in 0..<length { to[j] = function(p[j * stepA], q[j * stepB]) }
-                }
+        iteration.forEachSegment(minimumElements: minimumChunk) { first, offsets, length in
+            let p = x + offsets[0], q = y + offsets[1], to = output + first
+            switch (stepA, stepB) {
+            case (1, 1): for j in 0..<length { to[j] = function(p[j], q[j]) }
+            case (1, 0): let v = q[0]; for j in 0..<length { to[j] = function(p[j], v) }
+            case (0, 1): let u = p[0]; for j in 0..<length { to[j] = function(u, q[j]) }
+            default: for j in 0..<length { to[j] = function(p[j * stepA], q[j * stepB]) }
             }
         }
         return result
@@ -124,13 +119,10 @@ enum ElementwiseKernels {
         let iteration = StridedIteration(
             shape: shape,
             strides: [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape), c.broadcastStrides(to: shape)])
-        let length = iteration.runLength
         let (stepA, stepB, stepC) = (iteration.innerStride(0), iteration.innerStride(1), iteration.innerStride(2))
-        Parallelism.forEachChunk(of: iteration.runCount, minimumChunk: max(1, minimumChunk / length)) { runs in
-            iteration.forEachRun(in: runs) { run, offsets in
-                let p = x + offsets[0], q = y + offsets[1], r = z + offsets[2], to = output + run * length
-                for j in 0..<length { to[j] = function(p[j * stepA], q[j * stepB], r[j * stepC]) }
-            }
+        iteration.forEachSegment(minimumElements: minimumChunk) { first, offsets, length in
+            let p = x + offsets[0], q = y + offsets[1], r = z + offsets[2], to = output + first
+            for j in 0..<length { to[j] = function(p[j * stepA], q[j * stepB], r[j * stepC]) }
         }
         return result
     }

@@ -246,17 +246,14 @@ extension Tensor {
 func copyElements(of source: Tensor, into destination: Tensor) {
     precondition(source.shape == destination.shape, "copy of \(source.shape) into \(destination.shape)")
     let iteration = StridedIteration(shape: source.shape, strides: [source.strides, destination.strides])
-    let length = iteration.runLength
     let (sourceStep, destinationStep) = (iteration.innerStride(0), iteration.innerStride(1))
     let (from, to) = (source.basePointer, destination.basePointer)
-    Parallelism.forEachChunk(of: iteration.runCount, minimumChunk: max(1, (1 << 15) / length)) { runs in
-        iteration.forEachRun(in: runs) { _, offsets in
-            let a = from + offsets[0], b = to + offsets[1]
-            if sourceStep == 1 && destinationStep == 1 {
-                b.update(from: a, count: length)
-            } else {
-                for j in 0..<length { b[j * destinationStep] = a[j * sourceStep] }
-            }
+    iteration.forEachSegment(minimumElements: 1 << 15) { _, offsets, length in
+        let a = from + offsets[0], b = to + offsets[1]
+        if sourceStep == 1 && destinationStep == 1 {
+            b.update(from: a, count: length)
+        } else {
+            for j in 0..<length { b[j * destinationStep] = a[j * sourceStep] }
         }
     }
 }

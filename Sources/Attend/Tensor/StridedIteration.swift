@@ -40,10 +40,38 @@ struct StridedIteration {
     /// Each operand's stride within a run.
     func innerStride(_ operand: Int) -> Int { strides[operand][shape.count - 1] }
 
+    /// Calls `body(first, offsets, count)` in parallel for consecutive segments that cover every
+    /// element once: `count` elements starting at row-major element `first`, where `offsets[k]`
+    /// is where operand `k`'s segment starts and its elements lie ``innerStride(_:)`` apart.
+    ///
+    /// Segments are whole runs, or pieces of the one run when everything merged into a single
+    /// run (a contiguous tensor against a scalar), so each thread gets at least about
+    /// `minimumElements` elements. An empty shape calls nothing.
+    func forEachSegment(
+        minimumElements: Int,
+        _ body: (_ first: Int, _ offsets: UnsafeMutableBufferPointer<Int>, _ count: Int) -> Void
+    ) {
+        let length = runLength, runs = runCount
+        guard length > 0 && runs > 0 else { return }
+        if runs == 1 {
+            let operandCount = strides.count
+            Parallelism.forEachChunk(of: length, minimumChunk: minimumElements) { range in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: operandCount) { offsets in
+                    for operand in 0..<operandCount { offsets[operand] = range.lowerBound * innerStride(operand) }
+                    body(range.lowerBound, offsets, range.count)
+                }
+            }
+            return
+        }
+        Parallelism.forEachChunk(of: runs, minimumChunk: max(1, minimumElements / length)) { chunk in
+            forEachRun(in: chunk) { run, offsets in body(run * length, offsets, length) }
+        }
+    }
+
     /// Calls `body(run, offsets)` for each run in `runs`, where `offsets[k]` is where operand
     /// `k`'s run starts (relative to its own base pointer).
     @inline(__always)
-    func forEachRun(in runs: Range<Int>, _ body: (_ run: Int, _ offsets: UnsafeMutableBufferPointer<Int>) -> Void) {
+    private func forEachRun(in runs: Range<Int>, _ body: (_ run: Int, _ offsets: UnsafeMutableBufferPointer<Int>) -> Void) {
         let operandCount = strides.count
         let outerRank = shape.count - 1
         withUnsafeTemporaryAllocation(of: Int.self, capacity: max(outerRank, 1) + operandCount) { scratch in
@@ -79,27 +107,15 @@ struct StridedIteration {
 
 /// Writes the elements of `source` in row-major order to `destination`.
 func copyElements(of source: Tensor, into destination: UnsafeMutablePointer<Float>) {
-    let count = source.scalarCount
-    if source.isContiguous {
-        let from = source.basePointer
-        Parallelism.forEachChunk(of: count, minimumChunk: 1 << 16) { range in
-            (destination + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
-        }
-        return
-    }
     let iteration = StridedIteration(shape: source.shape, strides: [source.strides])
-    let length = iteration.runLength
     let step = iteration.innerStride(0)
     let base = source.basePointer
-    Parallelism.forEachChunk(of: iteration.runCount, minimumChunk: max(1, (1 << 15) / length)) { runs in
-        iteration.forEachRun(in: runs) { run, offsets in
-            let from = base + offsets[0]
-            let to = destination + run * length
-            if step == 1 {
-                to.update(from: from, count: length)
-            } else {
-                for j in 0..<length { to[j] = from[j * step] }
-            }
+    iteration.forEachSegment(minimumElements: 1 << 15) { first, offsets, count in
+        let from = base + offsets[0], to = destination + first
+        if step == 1 {
+            to.update(from: from, count: count)
+        } else {
+            for j in 0..<count { to[j] = from[j * step] }
         }
     }
 }
