@@ -2,7 +2,8 @@ import Attend
 import Testing
 
 /// The fused kernel against the reference path on fresh random inputs whose lengths cross tile
-/// boundaries (tiles are 64 queries × 256 keys forward, 64 × 128 backward).
+/// boundaries: the forward pass takes 256 queries (128 under masks with an upper bound, such as
+/// causal or a window) × 256 keys per tile, the backward 128 × 128.
 @Suite("Fused attention against the reference path")
 struct FusedAttentionTests {
     struct Case: Sendable, CustomTestStringConvertible {
@@ -13,17 +14,17 @@ struct FusedAttentionTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "no mask, Lk crosses two tiles", batch: 1, heads: 2, keyValueHeads: 2, queryLength: 70, keyLength: 517,
+        Case(name: "no mask, Lq and Lk cross two tiles", batch: 1, heads: 2, keyValueHeads: 2, queryLength: 515, keyLength: 517,
              dimension: 40, valueDimension: 24) { _, _, _ in .none },
         Case(name: "causal, Lq > tile", batch: 1, heads: 2, keyValueHeads: 1, queryLength: 150, keyLength: 150,
              dimension: 32, valueDimension: 32) { _, _, _ in .causal },
-        Case(name: "lower-right causal, Lq < Lk", batch: 2, heads: 2, keyValueHeads: 2, queryLength: 65, keyLength: 300,
+        Case(name: "lower-right causal, Lq < Lk", batch: 2, heads: 2, keyValueHeads: 2, queryLength: 140, keyLength: 300,
              dimension: 16, valueDimension: 16) { _, _, _ in .causalLowerRight },
         Case(name: "sliding window across tiles", batch: 1, heads: 3, keyValueHeads: 3, queryLength: 200, keyLength: 400,
              dimension: 8, valueDimension: 8) { _, _, _ in .slidingWindow(left: 90, right: 17) },
         Case(name: "key padding and causal", batch: 3, heads: 4, keyValueHeads: 2, queryLength: 129, keyLength: 129,
              dimension: 16, valueDimension: 8) { _, _, _ in .all([.causal, .keyPadding(validLengths: [129, 64, 1])]) },
-        Case(name: "boolean and additive", batch: 2, heads: 2, keyValueHeads: 2, queryLength: 67, keyLength: 260,
+        Case(name: "boolean and additive", batch: 2, heads: 2, keyValueHeads: 2, queryLength: 263, keyLength: 260,
              dimension: 16, valueDimension: 16) { batch, lq, lk in
             var generator = PhiloxGenerator(seed: 3)
             let allowed = ElementwiseKernelsTestHelper.threshold(Tensor.uniform([batch, 1, lq, lk], using: &generator), 0.3)
@@ -68,6 +69,42 @@ struct FusedAttentionTests {
         expectClose(fused, reference, tolerance: 1e-5, "permuted inputs")
     }
 
+    @Test func rowsBroadcastAlongTheLengthAxisAreReadAsSuch() {
+        // A query expanded along L and a gradient that `mean` broadcasts back along L both have
+        // row stride 0, which the kernel must not read as packed rows.
+        var generator = PhiloxGenerator(seed: 9)
+        let q = Tensor.normal([2, 2, 1, 16], using: &generator).expanded(to: [2, 2, 37, 16])
+        let k = Tensor.normal([2, 2, 300, 16], using: &generator)
+        let v = Tensor.normal([2, 2, 300, 8], using: &generator)
+        var results: [[Tensor]] = []
+        for kernel in [AttentionKernel.fused, .reference] {
+            let (value, gradients) = valueWithGradient(at: [q, k, v]) { x in
+                let pooled = scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: .causalLowerRight,
+                                                       kernel: kernel).mean(alongAxes: [2])
+                return (pooled * pooled).sum()
+            }
+            results.append([value] + gradients)
+        }
+        for (index, name) in ["loss", "dq", "dk", "dv"].enumerated() {
+            expectClose(results[0][index], results[1][index], tolerance: 1e-4, "broadcast rows \(name)")
+        }
+    }
+
+    @Test(arguments: [AttentionKernel.fused, .reference])
+    func aNaNQueryMakesItsRowNaN(kernel: AttentionKernel) {
+        // NaN where nothing masks it is a real upstream problem: it must show, not turn into zeros.
+        var generator = PhiloxGenerator(seed: 10)
+        var q = Tensor.normal([1, 2, 300, 8], using: &generator)
+        q.withUnsafeMutableScalars { $0[(1 * 300 + 200) * 8 + 3] = .nan }     // head 1, query 200
+        let k = Tensor.normal([1, 2, 300, 8], using: &generator)
+        let v = Tensor.normal([1, 2, 300, 8], using: &generator)
+        let output = scaledDotProductAttention(query: q, key: k, value: v, kernel: kernel)
+        let row = output.sliced(axis: 1, 1..<2).sliced(axis: 2, 200..<201)
+        #expect(row.scalars.allSatisfy { $0.isNaN }, "the NaN query's output row is NaN")
+        let others = output.scalars.enumerated().filter { $0.offset / 8 != 300 + 200 }.map(\.element)
+        #expect(others.allSatisfy { $0.isFinite }, "every other row is untouched")
+    }
+
     @Test(arguments: [AttentionKernel.fused, .reference])
     func maskedGarbageNeverLeaks(kernel: AttentionKernel) {
         var generator = PhiloxGenerator(seed: 4)
@@ -110,10 +147,11 @@ struct FusedAttentionTests {
 
     @Test func dropoutIsReproducibleAndSharedByBothKernels() {
         var generator = PhiloxGenerator(seed: 6)
-        let q = Tensor.normal([2, 2, 70, 16], using: &generator)
+        // 150 queries: two query tiles, so the dropout stream is indexed from a block offset too.
+        let q = Tensor.normal([2, 2, 150, 16], using: &generator)
         let k = Tensor.normal([2, 2, 300, 16], using: &generator)
         let v = Tensor.normal([2, 2, 300, 16], using: &generator)
-        let cotangent = Tensor.normal([2, 2, 70, 16], using: &generator)
+        let cotangent = Tensor.normal([2, 2, 150, 16], using: &generator)
         func run(_ kernel: AttentionKernel, seed: UInt64) -> [Tensor] {
             let (_, gradients) = valueWithGradient(at: [q, k, v]) { x in
                 (scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: .causalLowerRight,

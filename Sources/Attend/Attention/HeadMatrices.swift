@@ -9,13 +9,16 @@ struct HeadMatrices: @unchecked Sendable {
     let rowStride: Int
 
     init(_ tensor: Tensor) {
-        let usable = tensor.shape[3] <= 1 || tensor.strides[3] == 1
+        let (length, width) = (tensor.shape[2], tensor.shape[3])
+        // Usable in place when each row is unit-stride and rows don't overlap (a view broadcast
+        // along L has row stride 0, which sgemm's leading dimension cannot express).
+        let usable = (width <= 1 || tensor.strides[3] == 1) && (length <= 1 || tensor.strides[2] >= Swift.max(width, 1))
         let viewed = usable ? tensor : tensor.contiguousCopy()
         self.tensor = viewed
         base = viewed.basePointer
         batchStride = viewed.strides[0]
         headStride = viewed.strides[1]
-        rowStride = viewed.shape[2] <= 1 ? Swift.max(viewed.shape[3], 1) : Swift.max(viewed.strides[2], viewed.shape[3], 1)
+        rowStride = length <= 1 ? Swift.max(width, 1) : viewed.strides[2]
     }
 
     /// Storage laid out `[B, L, H, X]` (what a following head merge wants), viewed as `[B, H, L, X]`.
