@@ -46,7 +46,9 @@ enum FusedAttention {
         let mask: ResolvedAttentionMask
         let dropout: AttentionDropout?
         let bias: BiasView?
-        let badKeys: NonFiniteRows, badValues: NonFiniteRows
+        /// Value rows holding NaN or ∞ (the forward pass keeps them out of `P·V`; masked keys'
+        /// scores are replaced by `−∞`, so only the backward pass looks for bad keys).
+        let badValues: NonFiniteRows
 
         init(query: HeadMatrices, key: HeadMatrices, value: HeadMatrices, shapes: AttentionShapes,
              mask: ResolvedAttentionMask, dropout: AttentionDropout?) {
@@ -57,8 +59,7 @@ enum FusedAttention {
             self.mask = mask
             self.dropout = dropout
             bias = mask.bias.map { BiasView($0.detached, shapes: shapes) }
-            // Only masked keys need their garbage kept out; without any, skip the scans.
-            badKeys = mask.masksSomeKey ? NonFiniteRows(key) : .none
+            // Only masked keys need their garbage kept out; without any, skip the scan.
             badValues = mask.masksSomeKey ? NonFiniteRows(value) : .none
         }
 
@@ -177,15 +178,18 @@ enum FusedAttention {
                         continue
                     }
                     o.bias?.add(to: row, batch: b, head: h, query: i0 + t, firstKey: j0, segment: start..<end)
-                    let newMax = Swift.max(runningMax[t], SoftmaxRows.maximum(row + start, count: end - start))
+                    // A NaN score makes the row NaN for good, as in the reference path.
+                    let tileMax = RowKernels.maximum(row + start, count: end - start)
+                    let newMax = tileMax.isNaN ? tileMax : Swift.max(runningMax[t], tileMax)
                     if newMax == -.infinity {
                         row.initialize(repeating: 0, count: c)
                         continue
                     }
                     row.initialize(repeating: 0, count: start)
                     (row + end).initialize(repeating: 0, count: c - end)
-                    let total = SoftmaxRows.exponentiate(row + start, count: end - start, subtracting: newMax)
-                    let correction = runningMax[t] == -.infinity ? 1 : VectorMath.expNonPositive(runningMax[t] - newMax)
+                    let total = RowKernels.exponentiate(row + start, into: row + start, count: end - start, subtracting: newMax)
+                    let correction: Float = newMax.isNaN ? .nan
+                        : runningMax[t] == -.infinity ? 1 : VectorMath.expNonPositive(runningMax[t] - newMax)
                     runningSum[t] = runningSum[t] * correction + total
                     if correction != 1 {
                         let outputRow = outputRows + t * ldo
@@ -241,48 +245,5 @@ enum FusedAttention {
                 }
             }
         }
-    }
-}
-
-/// Row loops of the attention softmax, written so LLVM vectorizes them.
-enum SoftmaxRows {
-    /// The largest of `count` floats (−∞ for none).
-    @inline(__always)
-    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var lanes = SIMD8<Float>(repeating: -.infinity)
-        var i = 0
-        let raw = UnsafeRawPointer(x)
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            lanes.replace(with: v, where: v .> lanes)
-            i += 8
-        }
-        var best = lanes.max()
-        while i < count {
-            if x[i] > best { best = x[i] }
-            i += 1
-        }
-        return best
-    }
-
-    /// Replaces `x` by `exp(x − shift)` (for `x ≤ shift`) and returns the sum, in one pass.
-    @inline(__always)
-    static func exponentiate(_ x: UnsafeMutablePointer<Float>, count: Int, subtracting shift: Float) -> Float {
-        var lanes = SIMD8<Float>()
-        var i = 0
-        let raw = UnsafeMutableRawPointer(x)
-        while i + 8 <= count {
-            let e = VectorMath.expNonPositive(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
-            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            lanes += e
-            i += 8
-        }
-        var total = lanes.sum()
-        while i < count {
-            x[i] = VectorMath.expNonPositive(x[i] - shift)
-            total += x[i]
-            i += 1
-        }
-        return total
     }
 }

@@ -44,12 +44,13 @@ enum FusedAttentionBackward {
             HeadMatrices.interleaved(batch: s.batch, heads: s.heads, length: s.queryLength, width: s.headDimension, zeroed: true)
         }
         let lse = UncheckedSendable(logSumExp.storage.base)
+        let badKeys = o.mask.masksSomeKey ? NonFiniteRows(o.key) : .none
         Parallelism.forEachItem(count: pairs * splits) { item in
             let (pair, split) = (item % pairs, item / pairs)
             let blocks = (keyBlocks * split / splits)..<(keyBlocks * (split + 1) / splits)
             for block in blocks {
                 let keys = (block * keyBlockSize)..<Swift.min(s.keyLength, (block + 1) * keyBlockSize)
-                keyBlock(o, batch: pair / s.keyValueHeads, kvHead: pair % s.keyValueHeads, keys: keys,
+                keyBlock(o, batch: pair / s.keyValueHeads, kvHead: pair % s.keyValueHeads, keys: keys, badKeys: badKeys,
                          outputGradient: outputGradient, logSumExp: lse.value, delta: deltaBase.value,
                          queryGradient: queryGradients[split], keyGradient: keyGradient, valueGradient: valueGradient)
             }
@@ -62,7 +63,7 @@ enum FusedAttentionBackward {
     /// Accumulates the contributions of keys `keys` of one (batch entry, key/value head) over
     /// every query head of its group and every query block that sees them.
     private static func keyBlock(
-        _ o: FusedAttention.Operands, batch b: Int, kvHead: Int, keys: Range<Int>,
+        _ o: FusedAttention.Operands, batch b: Int, kvHead: Int, keys: Range<Int>, badKeys allBadKeys: NonFiniteRows,
         outputGradient: HeadMatrices, logSumExp: UnsafeMutablePointer<Float>, delta: UnsafeMutablePointer<Float>,
         queryGradient: HeadMatrices, keyGradient: HeadMatrices, valueGradient: HeadMatrices
     ) {
@@ -70,7 +71,7 @@ enum FusedAttentionBackward {
         let (d, dv, c, j0) = (s.headDimension, s.valueDimension, keys.count, keys.lowerBound)
         let blockSize = queryBlockSize
         let hasDropout = o.dropout != nil
-        let badKeys = o.badKeys.isEmpty ? [] : o.badKeys.rows(batch: b, head: kvHead, heads: s.keyValueHeads, in: keys)
+        let badKeys = allBadKeys.isEmpty ? [] : allBadKeys.rows(batch: b, head: kvHead, heads: s.keyValueHeads, in: keys)
         let badValues = o.badValues.isEmpty ? [] : o.badValues.rows(batch: b, head: kvHead, heads: s.keyValueHeads, in: keys)
         let scratch = Tensor(uninitializedShape: [blockSize * c * (hasDropout ? 3 : 2) + c * (d + dv)])
         let weights = scratch.storage.base, weightGradient = weights + blockSize * c
@@ -122,7 +123,7 @@ enum FusedAttentionBackward {
                         o.bias?.add(to: row, batch: b, head: h, query: i0 + t, firstKey: j0, segment: start..<end)
                         row.initialize(repeating: 0, count: start)
                         (row + end).initialize(repeating: 0, count: c - end)
-                        _ = SoftmaxRows.exponentiate(row + start, count: end - start, subtracting: rowLSE)
+                        _ = RowKernels.exponentiate(row + start, into: row + start, count: end - start, subtracting: rowLSE)
                     }
                     var droppedWeights = weights
                     if let dropout = o.dropout {

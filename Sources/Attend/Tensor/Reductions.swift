@@ -162,7 +162,7 @@ extension Tensor {
             }
             return result
         }
-        let arranged = permuted(plan.keptAxes + plan.axes).detached.contiguous()
+        let arranged = detached.permuted(plan.keptAxes + plan.axes).contiguous()
         let input = arranged.basePointer
         if rows == 1 && kind == .sum {
             output[0] = RowKernels.sumInParallel(input, count: length)
@@ -225,16 +225,68 @@ enum RowKernels {
         return Float(partials.reduce(0, +))
     }
 
-    /// The largest element (NaN if any is NaN); with `negated`, the largest of `-x`.
+    /// The largest element (NaN if any is NaN, −∞ for none); with `negated`, the largest of `-x`.
     @inline(__always)
     static func maximum(_ x: UnsafePointer<Float>, count: Int, negated: Bool = false) -> Float {
-        var best = -Float.infinity
-        for i in 0..<count {
+        var lanes = SIMD8<Float>(repeating: -.infinity)
+        var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+        let raw = UnsafeRawPointer(x)
+        var i = 0
+        while i + 8 <= count {
+            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            if negated { v = -v }
+            sawNaN .|= v .!= v
+            lanes.replace(with: v, where: v .> lanes)
+            i += 8
+        }
+        if any(sawNaN) { return .nan }
+        var best = lanes.max()
+        while i < count {
             let value = negated ? -x[i] : x[i]
             if value.isNaN { return .nan }
             if value > best { best = value }
+            i += 1
         }
         return best
+    }
+
+    /// Writes `exp(xᵢ − shift)` to `y` (which may be `x`) and returns the sum, in one pass.
+    ///
+    /// For softmax rows: `shift` is the row maximum (or anything at least as large, such as the
+    /// row's log-sum-exp), so every exponent is ≤ 0 and the cheaper ``VectorMath/expNonPositive(_:)-(SIMD8<Float>)``
+    /// applies; `−∞` entries give 0. A NaN shift (a row holding NaN) fills `y` with NaN. The
+    /// sum is accumulated like ``sum(_:count:)``.
+    @inline(__always)
+    static func exponentiate(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, subtracting shift: Float
+    ) -> Float {
+        if shift.isNaN {
+            y.initialize(repeating: .nan, count: count)
+            return .nan
+        }
+        let (input, output) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
+        var total: Double = 0
+        var start = 0
+        while start < count {
+            let end = Swift.min(count, start + 1024)
+            var lanes = SIMD8<Float>()
+            var i = start
+            while i + 8 <= end {
+                let e = VectorMath.expNonPositive(input.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
+                output.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                lanes += e
+                i += 8
+            }
+            var block = lanes.sum()
+            while i < end {
+                y[i] = VectorMath.expNonPositive(x[i] - shift)
+                block += y[i]
+                i += 1
+            }
+            total += Double(block)
+            start = end
+        }
+        return Float(total)
     }
 
     /// The first index of the largest element (the first NaN, if any).

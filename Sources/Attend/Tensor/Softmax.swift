@@ -31,10 +31,10 @@ extension Tensor {
         axis: Int,
         _ kernel: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     ) -> Tensor {
-        let axis = Tensor.normalize(axis: axis, rank: rank)
         guard rank > 0 else {
-            return reshaped([1]).applyingRowKernel(axis: 0, kernel).reshaped([])
+            return reshaped([1]).applyingRowKernel(axis: axis, kernel).reshaped([])
         }
+        let axis = Tensor.normalize(axis: axis, rank: rank)
         var order = Array(0..<rank)
         order.remove(at: axis)
         order.append(axis)
@@ -52,7 +52,7 @@ extension Tensor {
     }
 }
 
-/// Row kernels for softmax; attention reuses them on score rows.
+/// Row kernels for softmax (the fused attention kernel runs the same ``RowKernels`` on its tiles).
 enum SoftmaxKernels {
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         let maximum = RowKernels.maximum(x, count: count)
@@ -60,8 +60,7 @@ enum SoftmaxKernels {
             y.initialize(repeating: 0, count: count)
             return
         }
-        let total = exponentiate(x, y, count, subtracting: maximum)
-        let inverse = 1 / total
+        let inverse = 1 / RowKernels.exponentiate(x, into: y, count: count, subtracting: maximum)
         for i in 0..<count { y[i] *= inverse }
     }
 
@@ -71,17 +70,8 @@ enum SoftmaxKernels {
             y.initialize(repeating: -.infinity, count: count)
             return
         }
-        let total = exponentiate(x, y, count, subtracting: maximum)
+        let total = RowKernels.exponentiate(x, into: y, count: count, subtracting: maximum)
         let shift = maximum + Foundation.log(total)
         for i in 0..<count { y[i] = x[i] - shift }
-    }
-
-    /// Writes `exp(x − shift)` to `y` and returns its sum.
-    @inline(__always)
-    static func exponentiate(
-        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, subtracting shift: Float
-    ) -> Float {
-        VectorMath.exp(x, minus: shift, into: y, count: count)
-        return RowKernels.sum(y, count: count)
     }
 }
