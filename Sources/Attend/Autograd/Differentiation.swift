@@ -24,12 +24,13 @@ public func gradient(at inputs: [Tensor], of body: ([Tensor]) -> Tensor) -> [Ten
     valueWithGradient(at: inputs, of: body).gradients
 }
 
-/// Back-propagates from `output` (a one-element tensor, seeded with 1, or any tensor seeded
-/// with `seed`) and returns the gradients of the tracked tensors `leaves`.
+/// Back-propagates from `output` (a one-element tensor, seeded with 1) and returns the gradients
+/// of `leaves`, tensors made by ``Tensor/trackingGradient()`` (they have no pullback, so their
+/// accumulated gradients are never freed early).
 ///
 /// Nodes are visited in reverse topological order, so a tensor used several times receives
 /// the sum of its gradients before its own pullback runs.
-func gradients(of output: Tensor, withRespectTo leaves: [Tensor], seed: Tensor? = nil) -> [Tensor] {
+func gradients(of output: Tensor, withRespectTo leaves: [Tensor]) -> [Tensor] {
     guard let root = output.gradientNode else {
         return leaves.map { Tensor.zeros($0.shape) }
     }
@@ -46,15 +47,14 @@ func gradients(of output: Tensor, withRespectTo leaves: [Tensor], seed: Tensor? 
         }
     }
 
-    let leafIDs = Set(leaves.compactMap { $0.gradientNode.map(ObjectIdentifier.init) })
     var accumulated: [ObjectIdentifier: Tensor] = [:]
-    accumulated[ObjectIdentifier(root)] = seed ?? Tensor.ones(output.shape)
+    accumulated[ObjectIdentifier(root)] = Tensor.ones(output.shape)
 
     GradientRecording.$isSuppressed.withValue(true) {
         for node in order.reversed() {
             let id = ObjectIdentifier(node)
             guard let pullback = node.pullback, let gradient = accumulated[id] else { continue }
-            if !leafIDs.contains(id) { accumulated[id] = nil }  // free intermediate gradients early
+            accumulated[id] = nil  // free intermediate gradients early
             let inputGradients = pullback(gradient)
             precondition(inputGradients.count == node.inputs.count,
                          "a pullback returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")

@@ -64,15 +64,4 @@ final class BufferPool: Sendable {
         }
         UnsafeMutableRawPointer(pointer).deallocate()
     }
-
-    /// Frees every idle buffer.
-    func trim() {
-        let buffers = state.withLock { state -> [UInt] in
-            let all = state.free.values.flatMap { $0 }
-            state.free = [:]
-            state.cachedBytes = 0
-            return all
-        }
-        for address in buffers { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
-    }
 }

@@ -43,7 +43,7 @@ extension Tensor {
     ) -> Tensor {
         let width = range.upperBound - range.lowerBound
         let values = (0..<shape.reduce(1, *)).map { _ in
-            range.lowerBound + width * Float(generator.next() >> 40) * 0x1p-24
+            range.lowerBound + width * generator.nextUnitFloat()
         }
         return Tensor(shape: shape, scalars: values)
     }

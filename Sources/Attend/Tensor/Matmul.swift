@@ -21,10 +21,11 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     return result.recordingGradient(from: [a, b]) { g in
         let gradientA = matmul(g, b.transposed()).summed(toShape: a.shape)
         let gradientB: Tensor
-        if b.rank == 2 && a.rank > 2 {
-            // Fold a's batch axes into rows: one (K × B·M)·(B·M × N) product instead of a batch of them.
-            let k = a.shape[a.rank - 1], n = b.shape[1]
-            gradientB = matmul(a.reshaped([-1, k]).transposed(), g.reshaped([-1, n]))
+        if a.rank > 2 && b.shape.dropLast(2).allSatisfy({ $0 == 1 }) {
+            // b is shared by every batch entry (as the forward pass folds it): one
+            // (K × B·M)·(B·M × N) product instead of a batch of them.
+            let k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
+            gradientB = matmul(a.reshaped([-1, k]).transposed(), g.reshaped([-1, n])).reshaped(b.shape)
         } else {
             gradientB = matmul(a.transposed(), g).summed(toShape: b.shape)
         }
@@ -86,29 +87,21 @@ enum MatrixProduct {
         }
         right = Operand(b.rank == 2 || batchCount > 1 ? right.tensor : right.tensor.reshaped([b.shape[b.rank - 2], n]))
 
-        // Batch offsets of each operand, by walking the broadcast batch index.
-        let batchStridesA = batchCount == 1 ? [] : Array(left.tensor.broadcastStrides(to: batchShape + [m, k]).dropLast(2))
-        let batchStridesB = batchCount == 1 ? [] : Array(right.tensor.broadcastStrides(to: batchShape + [k, n]).dropLast(2))
-        var offsetsA = [Int](repeating: 0, count: batchCount), offsetsB = offsetsA
-        if batchCount > 1 {
-            var index = [Int](repeating: 0, count: batchShape.count)
-            for entry in 0..<batchCount {
-                var (offsetA, offsetB) = (0, 0)
-                for axis in batchShape.indices {
-                    offsetA += index[axis] * batchStridesA[axis]
-                    offsetB += index[axis] * batchStridesB[axis]
+        // Batch offsets of each operand, from each entry's index over the broadcast batch shape.
+        func batchOffsets(_ operand: Tensor, matrixShape: [Int]) -> [Int] {
+            guard batchCount > 1 else { return [0] }
+            let strides = operand.broadcastStrides(to: batchShape + matrixShape)
+            return (0..<batchCount).map { entry in
+                var (rest, offset) = (entry, 0)
+                for axis in batchShape.indices.reversed() {
+                    offset += rest % batchShape[axis] * strides[axis]
+                    rest /= batchShape[axis]
                 }
-                offsetsA[entry] = offsetA
-                offsetsB[entry] = offsetB
-                var axis = batchShape.count - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    if index[axis] < batchShape[axis] { break }
-                    index[axis] = 0
-                    axis -= 1
-                }
+                return offset
             }
         }
+        let offsetsA = batchOffsets(left.tensor, matrixShape: [m, k])
+        let offsetsB = batchOffsets(right.tensor, matrixShape: [k, n])
 
         // Work items: each batch entry, cut into one block per thread when the entries don't
         // divide evenly among the threads — by rows, or by columns when there are few rows

@@ -45,11 +45,6 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable, Equatable {
         return bufferedCount == 1 ? buffered.0 : buffered.1
     }
 
-    /// The next float uniformly distributed in `[0, 1)`, with 24 random bits.
-    public mutating func nextUnitFloat() -> Float {
-        Float(next() >> 40) * 0x1p-24
-    }
-
     /// Everything that determines the rest of the stream, for checkpoints.
     public struct Snapshot: Codable, Sendable, Equatable {
         public var seed: UInt64
@@ -89,5 +84,12 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable, Equatable {
             k1 &+= 0xBB67_AE85
         }
         return (c0, c1, c2, c3)
+    }
+}
+
+extension RandomNumberGenerator {
+    /// The next float uniformly distributed in `[0, 1)`, from the top 24 bits of ``next()``.
+    public mutating func nextUnitFloat() -> Float {
+        Float(next() >> 40) * 0x1p-24
     }
 }

@@ -146,7 +146,7 @@ public struct Tensor: Sendable {
     /// Normalizes a possibly negative axis (`-1` is the last) against `rank`.
     static func normalize(axis: Int, rank: Int, _ function: StaticString = #function) -> Int {
         let normalized = axis < 0 ? axis + rank : axis
-        precondition(normalized >= 0 && normalized < Swift.max(rank, 1),
+        precondition(normalized >= 0 && normalized < rank,
                      "\(function): axis \(axis) is out of range for rank \(rank)")
         return normalized
     }
@@ -155,8 +155,8 @@ public struct Tensor: Sendable {
 extension Tensor: CustomStringConvertible {
     /// The shape and, for small tensors, the scalars, nested by axis.
     public var description: String {
+        guard scalarCount <= 256 else { return "Tensor(shape: \(shape), \(scalarCount) scalars)" }
         let values = scalars
-        guard values.count <= 256 else { return "Tensor(shape: \(shape), \(values.count) scalars)" }
         func render(_ axis: Int, _ start: Int) -> String {
             if axis == shape.count { return "\(values[start])" }
             let step = shape[(axis + 1)...].reduce(1, *)
