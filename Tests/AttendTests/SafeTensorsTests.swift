@@ -70,6 +70,11 @@ struct SafeTensorsTests {
         let overlapping = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         #expect(openError(header: overlapping, data: Array(repeating: 0, count: 12))
                     .map { if case .overlappingData = $0 { true } else { false } } == true)
+        // An empty tensor between two overlapping ones must not hide the overlap.
+        let hidden = #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"#
+            + #""c":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}}"#
+        #expect(openError(header: hidden, data: Array(repeating: 0, count: 16))
+                    .map { if case .overlappingData(_, "a", "c") = $0 { true } else { false } } == true)
         #expect((try? SafeTensorsFile(path: "/nonexistent/model.safetensors")) == nil)
     }
 }

@@ -63,7 +63,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let mapping: UnsafeRawBufferPointer
     private let dataStart: Int
 
-    static let elementSizes = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1]
+    /// The stored element types this reader converts to Float32.
+    enum StoredType: String {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
+        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+
+        var byteCount: Int {
+            switch self {
+            case .f64, .i64: 8
+            case .f32, .i32: 4
+            case .f16, .bf16, .i16: 2
+            case .i8, .u8, .bool: 1
+            }
+        }
+    }
 
     /// Maps and validates the file: header length against the file size, the JSON, every
     /// dtype and shape, that every data range lies inside the data section and that no two overlap.
@@ -102,22 +115,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard let entry = entries[name] else { throw SafeTensorsError.missingTensor(file: path, tensor: name) }
         let count = entry.shape.reduce(1, *)
         let bytes = UnsafeRawBufferPointer(rebasing: mapping[(dataStart + entry.range.lowerBound)..<(dataStart + entry.range.upperBound)])
-        var result = Tensor.zeros(entry.shape)
-        result.withUnsafeMutableScalars { out in
-            func load<T>(_ type: T.Type, _ convert: (T) -> Float) {
-                for i in 0..<count { out[i] = convert(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
-            }
-            switch entry.dataType {
-            case "F32": load(UInt32.self) { Float(bitPattern: UInt32(littleEndian: $0)) }
-            case "F16": load(UInt16.self) { SafeTensorsFile.float(fromHalf: UInt16(littleEndian: $0)) }
-            case "BF16": load(UInt16.self) { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
-            case "F64": load(UInt64.self) { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
-            case "I64": load(Int64.self) { Float(Int64(littleEndian: $0)) }
-            case "I32": load(Int32.self) { Float(Int32(littleEndian: $0)) }
-            case "I16": load(Int16.self) { Float(Int16(littleEndian: $0)) }
-            case "I8": load(Int8.self) { Float($0) }
-            default: load(UInt8.self) { Float($0) }   // U8, BOOL
-            }
+        let result = Tensor(uninitializedShape: entry.shape)
+        let out = result.storage.base
+        func load<T>(_ type: T.Type, _ convert: (T) -> Float) {
+            for i in 0..<count { out[i] = convert(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+        }
+        // The header parser admitted only dtypes that StoredType names.
+        switch StoredType(rawValue: entry.dataType)! {
+        case .f32: load(UInt32.self) { Float(bitPattern: UInt32(littleEndian: $0)) }
+        case .f16: load(UInt16.self) { SafeTensorsFile.float(fromHalf: UInt16(littleEndian: $0)) }
+        case .bf16: load(UInt16.self) { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
+        case .f64: load(UInt64.self) { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
+        case .i64: load(Int64.self) { Float(Int64(littleEndian: $0)) }
+        case .i32: load(Int32.self) { Float(Int32(littleEndian: $0)) }
+        case .i16: load(Int16.self) { Float(Int16(littleEndian: $0)) }
+        case .i8: load(Int8.self) { Float($0) }
+        case .u8, .bool: load(UInt8.self) { Float($0) }
         }
         return result
     }
@@ -180,7 +193,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw SafeTensorsError.invalidEntry(file: path, tensor: name, reason: "data_offsets \(offsetValues) is not [begin, end]")
             }
-            guard let elementSize = elementSizes[dataType] else {
+            guard let elementSize = StoredType(rawValue: dataType)?.byteCount else {
                 throw SafeTensorsError.unsupportedDataType(file: path, tensor: name, dataType: dataType)
             }
             let range = offsets[0]..<offsets[1]
@@ -197,10 +210,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             entries[name] = Entry(dataType: dataType, shape: shape, range: range)
         }
-        let ordered = entries.sorted { ($0.value.range.lowerBound, $0.key) < ($1.value.range.lowerBound, $1.key) }
-        for (previous, next) in zip(ordered, ordered.dropFirst())
-        where next.value.range.lowerBound < previous.value.range.upperBound && !next.value.range.isEmpty {
-            throw SafeTensorsError.overlappingData(file: path, first: previous.key, second: next.key)
+        // In order of start, each range must begin after every earlier one has ended (compared
+        // with the one reaching furthest, not just the previous one; empty ranges hold nothing).
+        let ordered = entries.filter { !$0.value.range.isEmpty }
+            .sorted { ($0.value.range.lowerBound, $0.key) < ($1.value.range.lowerBound, $1.key) }
+        var furthest: (name: String, end: Int)?
+        for (name, entry) in ordered {
+            if let furthest, entry.range.lowerBound < furthest.end {
+                throw SafeTensorsError.overlappingData(file: path, first: furthest.name, second: name)
+            }
+            if entry.range.upperBound > furthest?.end ?? Int.min { furthest = (name, entry.range.upperBound) }
         }
         return (metadata, entries, dataStart)
     }
