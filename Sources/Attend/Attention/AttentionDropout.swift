@@ -5,7 +5,6 @@
 /// 16-bit share of Philox block `e / 8` (keyed by the seed) is at least `p · 2¹⁶` (the same rule
 /// as ``dropout(_:probability:seed:)``), and kept weights are scaled by `1 / (1 − p)`.
 struct AttentionDropout: Sendable {
-    let probability: Float
     let seed: UInt64
     let threshold: UInt32
     let keepScale: Float
@@ -13,7 +12,6 @@ struct AttentionDropout: Sendable {
     init?(probability: Float, seed: UInt64) {
         precondition(probability >= 0 && probability < 1, "attention dropout must be in [0, 1), got \(probability)")
         guard probability > 0 else { return nil }
-        self.probability = probability
         self.seed = seed
         self.threshold = DropoutMask.threshold(probability)
         self.keepScale = 1 / (1 - probability)

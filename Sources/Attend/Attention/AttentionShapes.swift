@@ -1,5 +1,5 @@
 /// The sizes of one attention call, checked once at the public entry point.
-struct AttentionShapes: Sendable, CustomStringConvertible {
+struct AttentionShapes: Sendable {
     let batch: Int, heads: Int, keyValueHeads: Int
     let queryLength: Int, keyLength: Int
     let headDimension: Int, valueDimension: Int
@@ -36,9 +36,5 @@ struct AttentionShapes: Sendable, CustomStringConvertible {
         (self.batch, self.heads, self.keyValueHeads) = (batch, heads, keyValueHeads)
         (self.queryLength, self.keyLength) = (queryLength, keyLength)
         (self.headDimension, self.valueDimension, self.scale) = (headDimension, valueDimension, scale)
-    }
-
-    var description: String {
-        "[B \(batch), H \(heads), Hkv \(keyValueHeads), Lq \(queryLength), Lk \(keyLength), D \(headDimension), Dv \(valueDimension)]"
     }
 }

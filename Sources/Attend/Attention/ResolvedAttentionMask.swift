@@ -84,7 +84,7 @@ struct ResolvedAttentionMask: Sendable {
         return false
     }
 
-    /// True when no structural constraint applies (only, possibly, a dense bias).
+    /// True when a structural constraint applies (causal, window or padding), beside any dense bias.
     var hasStructure: Bool { lowerOffset != nil || upperOffset != nil || validLengths != nil }
 
     /// The keys query `query` of batch entry `batchIndex` may attend to (possibly empty).
