@@ -116,7 +116,7 @@ def add(name, B, H, Hkv, Lq, Lk, D, Dv, masks=(), scale=None, logit_scale=1.0):
 causal = {"kind": "causal"}
 lower_right = {"kind": "causalLowerRight"}
 add("no mask", 2, 2, 2, 5, 7, 8, 8)
-add("causal square", 1, 2, 2, 9, 9, 8, 6)
+add("causal square", 1, 2, 2, 9, 9, 8, 6, [causal])
 add("causal Lq < Lk", 1, 2, 2, 4, 9, 8, 8, [causal])
 add("causal Lq > Lk (rows past Lk)", 1, 2, 2, 9, 4, 8, 8, [causal])
 add("lower-right causal Lq < Lk", 1, 2, 2, 4, 9, 8, 8, [lower_right])
