@@ -82,7 +82,7 @@ extension AttentionMask {
         case .boolean(let t): .boolean(t.rank == 4 && t.shape[0] > 1 ? t.indexSelect(rows, axis: 0) : t)
         case .additive(let t): .additive(t.rank == 4 && t.shape[0] > 1 ? t.indexSelect(rows, axis: 0) : t)
         case .all(let masks): .all(masks.map { $0.selectingRows(rows) })
-        default: self
+        case .none, .causal, .causalLowerRight, .slidingWindow: self
         }
     }
 }
@@ -114,23 +114,13 @@ extension TransformerDecoderLayer {
     /// One incremental step; see ``TransformerDecoder/step(_:cache:)``.
     public func step(_ x: Tensor, cache: inout KeyValueCache, memoryKeys: Tensor, memoryValues: Tensor,
                      memoryMask: AttentionMask = .none) -> Tensor {
-        func selfAttend(_ y: Tensor) -> Tensor {
-            let (k, v) = selfAttention.projectedKeysAndValues(key: y, value: y)
+        forward(x, selfAttend: { y in
+            let (q, k, v) = selfAttention.projectedHeads(y)      // one packed product when the weights are packed
             let (keys, values) = cache.append(keys: k, values: v)
-            return selfAttention.attend(queryHeads: selfAttention.projectedQuery(y), keyHeads: keys, valueHeads: values,
-                                        mask: .causalLowerRight)
-        }
-        func crossAttend(_ y: Tensor) -> Tensor {
+            return selfAttention.attend(queryHeads: q, keyHeads: keys, valueHeads: values, mask: .causalLowerRight)
+        }, crossAttend: { y in
             crossAttention.attend(queryHeads: crossAttention.projectedQuery(y), keyHeads: memoryKeys,
                                   valueHeads: memoryValues, mask: memoryMask)
-        }
-        if normFirst {
-            var h = x + dropout1(selfAttend(norm1(x)))
-            h = h + dropout2(crossAttend(norm2(h)))
-            return h + dropout3(feedForward(norm3(h)))
-        }
-        var h = norm1(x + dropout1(selfAttend(x)))
-        h = norm2(h + dropout2(crossAttend(h)))
-        return norm3(h + dropout3(feedForward(h)))
+        })
     }
 }

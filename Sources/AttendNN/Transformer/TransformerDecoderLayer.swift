@@ -48,20 +48,20 @@ public final class TransformerDecoderLayer: Module {
     public func forward(_ x: Tensor, memory: Tensor, mask: AttentionMask = .none, memoryMask: AttentionMask = .none,
                         returningCrossAttention: Bool) -> (output: Tensor, crossAttention: Tensor?) {
         var weights: Tensor?
-        func cross(_ h: Tensor) -> Tensor {
+        let output = forward(x, selfAttend: { selfAttention($0, mask: mask) }, crossAttend: { h in
             guard returningCrossAttention else { return crossAttention(h, key: memory, value: memory, mask: memoryMask) }
             let (output, w) = crossAttention.attentionWithWeights(h, key: memory, value: memory, mask: memoryMask)
             weights = w
             return output
-        }
-        if normFirst {
-            var h = x + dropout1(selfAttention(norm1(x), mask: mask))
-            h = h + dropout2(cross(norm2(h)))
-            return (h + dropout3(feedForward(norm3(h))), weights)
-        }
-        var h = norm1(x + dropout1(selfAttention(x, mask: mask)))
-        h = norm2(h + dropout2(cross(h)))
-        return (norm3(h + dropout3(feedForward(h))), weights)
+        })
+        return (output, weights)
+    }
+
+    /// The layer around its two attention blocks, shared by full passes and cached decoding steps.
+    func forward(_ x: Tensor, selfAttend: (Tensor) -> Tensor, crossAttend: (Tensor) -> Tensor) -> Tensor {
+        var h = residualBlock(x, normFirst: normFirst, norm: norm1, dropout: dropout1, selfAttend)
+        h = residualBlock(h, normFirst: normFirst, norm: norm2, dropout: dropout2, crossAttend)
+        return residualBlock(h, normFirst: normFirst, norm: norm3, dropout: dropout3) { feedForward($0) }
     }
 }
 

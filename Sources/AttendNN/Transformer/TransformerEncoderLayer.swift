@@ -33,12 +33,8 @@ public final class TransformerEncoderLayer: Module {
 
     /// `[B, L, E]` → `[B, L, E]`; `mask` restricts self-attention.
     public func callAsFunction(_ x: Tensor, mask: AttentionMask = .none) -> Tensor {
-        if normFirst {
-            let h = x + dropout1(selfAttention(norm1(x), mask: mask))
-            return h + dropout2(feedForward(norm2(h)))
-        }
-        let h = norm1(x + dropout1(selfAttention(x, mask: mask)))
-        return norm2(h + dropout2(feedForward(h)))
+        let h = residualBlock(x, normFirst: normFirst, norm: norm1, dropout: dropout1) { selfAttention($0, mask: mask) }
+        return residualBlock(h, normFirst: normFirst, norm: norm2, dropout: dropout2) { feedForward($0) }
     }
 }
 
