@@ -41,7 +41,7 @@ struct ParameterTable {
     let entries: [(name: String, parameter: any AnyParameter, group: ParameterGroup?)]
 
     init(model: Module, groups: [ParameterGroup]) {
-        entries = model.namedParameters().filter { !$0.parameter.isFrozen }.map { entry in
+        entries = model.trainableParameters().map { entry in
             (entry.name, entry.parameter, groups.first { $0.matches(entry.name) })
         }
     }

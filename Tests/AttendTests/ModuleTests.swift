@@ -51,6 +51,29 @@ struct ModuleTests {
         #expect(gradients["linear2.bias"]?.scalars == [2, 2, 2, 2])
     }
 
+    @Test func tiedParametersGetOneSummedGradient() {
+        // Two children share one Linear, as tied input/output embeddings do.
+        final class Tied: Module {
+            @Child("first") var first: Linear
+            @Child("second") var second: Linear
+            override init() {
+                let shared = Linear(3, 3, bias: false)
+                super.init()
+                first = shared
+                second = shared
+            }
+        }
+        let model = Tied()
+        let x = Tensor([1, 2, 3]).reshaped([1, 3])
+        #expect(model.stateDict().keys.sorted() == ["first.weight", "second.weight"])
+        #expect(model.trainableParameters().map(\.name) == ["first.weight"])
+        let (_, gradients) = valueWithGradient(of: model) { m in m.second(m.first(x)).sum() }
+        let w = model.first.weight
+        let expected = gradient(at: [w]) { p in matmul(matmul(x, p[0].transposed()), p[0].transposed()).sum() }[0]
+        #expect(gradients.keys.sorted() == ["first.weight"])
+        expectClose(gradients["first.weight"]!, expected, tolerance: 1e-6, "sum over both uses")
+    }
+
     @Test func dropoutOnlyInTrainingMode() {
         let dropout = Dropout(0.5, seed: 1)
         let x = Tensor.ones([1000])

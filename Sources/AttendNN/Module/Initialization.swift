@@ -13,7 +13,8 @@ public enum Initialization {
     }
 
     /// Set while building a model whose weights are about to be loaded: layers then start at
-    /// zero instead of drawing random numbers they would throw away (and the stream doesn't move).
+    /// zero instead of drawing random numbers they would throw away. (Dropout layers still take
+    /// their seeds from the stream, so each keeps a distinct one.)
     @TaskLocal public static var isSkipped = false
 
     /// Builds `body`'s modules without random initialization, for loading pretrained weights.

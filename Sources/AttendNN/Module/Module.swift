@@ -22,6 +22,15 @@ open class Module {
         return result
     }
 
+    /// Every unfrozen parameter once, in the order of ``namedParameters()``: a parameter shared
+    /// by several modules (tied input and output embeddings) appears under its first name only.
+    /// What gradients and optimizers cover, like PyTorch's `parameters()`; ``stateDict()`` still
+    /// lists every alias.
+    public func trainableParameters() -> [(name: String, parameter: any AnyParameter)] {
+        var seen = Set<ObjectIdentifier>()
+        return namedParameters().filter { !$0.parameter.isFrozen && seen.insert(ObjectIdentifier($0.parameter)).inserted }
+    }
+
     /// Every parameter, in the order of ``namedParameters()``.
     public func parameters() -> [any AnyParameter] { namedParameters().map(\.parameter) }
 
@@ -178,6 +187,8 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
 
 /// Evaluates `body` (a loss) with every unfrozen parameter of `model` tracked, and returns its
 /// value with the gradient of each parameter by dotted name: one call covers the whole model.
+/// A shared parameter gets the sum over its uses, under its first name
+/// (see ``Module/trainableParameters()``).
 ///
 /// ```swift
 /// let (loss, gradients) = valueWithGradient(of: model) { model in (model(x) - target).pow(2).mean() }
@@ -186,7 +197,7 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
 public func valueWithGradient<Model: Module>(
     of model: Model, _ body: (Model) -> Tensor
 ) -> (value: Tensor, gradients: [String: Tensor]) {
-    let trainable = model.namedParameters().filter { !$0.parameter.isFrozen }
+    let trainable = model.trainableParameters()
     let originals = trainable.map { $0.parameter.tensor! }
     let (value, gradients) = valueWithGradient(at: originals) { tracked in
         for (entry, tensor) in zip(trainable, tracked) { entry.parameter.tensor = tensor }
