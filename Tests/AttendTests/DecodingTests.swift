@@ -27,14 +27,18 @@ struct DecodingTests {
 
     @Test func cacheGrowsInPlaceAndFollowsBeams() {
         var cache = KeyValueCache()
+        // Row r's key at step t is t + 100·r (values: its negative), so rows can be told apart.
         for step in 0..<40 {
-            let k = Tensor.full([2, 1, 1, 3], value: Float(step)), v = Tensor.full([2, 1, 1, 3], value: Float(-step))
-            _ = cache.append(keys: k, values: v)
+            let rows = Tensor([Float(step), Float(step + 100)]).reshaped([2, 1, 1, 1]).expanded(to: [2, 1, 1, 3])
+            _ = cache.append(keys: rows, values: -rows)
         }
         #expect(cache.length == 40)
-        #expect(cache.keys!.selecting(axis: 0, index: 1).scalars.enumerated().allSatisfy { $0.element == Float($0.offset / 3) })
+        #expect(cache.keys!.selecting(axis: 0, index: 1).scalars.enumerated().allSatisfy { $0.element == Float(100 + $0.offset / 3) })
         let picked = cache.selectingRows([1, 1, 0])
-        #expect(picked.keys!.shape == [3, 1, 40, 3] && picked.values!.scalars.last == -39)
+        #expect(picked.keys!.shape == [3, 1, 40, 3])
+        let firstKeys = picked.keys!.sliced(axis: 2, 0..<1).scalars, lastValues = picked.values!.sliced(axis: 2, 39..<40).scalars
+        #expect(firstKeys == [100, 100, 100, 100, 100, 100, 0, 0, 0], "rows 1, 1, 0 in that order")
+        #expect(lastValues == [-139, -139, -139, -139, -139, -139, -39, -39, -39])
     }
 
     /// A Markov decoder with a hand-made table where greedy decoding is misled:
@@ -74,12 +78,20 @@ struct DecodingTests {
             self.memory = memory
             cache = decoder.makeCache(memory: memory)
         }
+        /// Forgets what was decoded (a fresh one-row cache).
+        func reset() { cache = decoder.makeCache(memory: memory) }
         func logProbabilities(_ hidden: Tensor) -> Tensor { logSoftmax(output(hidden), axis: -1) }
         func nextTokenLogProbabilities(after tokens: [Int]) -> Tensor {
             let x = embedding(tokens.map { [$0] })                                  // [rows, 1, 8]
             return logProbabilities(decoder.step(x, cache: &cache)).squeezed(axis: 1)
         }
         func selectRows(_ rows: [Int]) { cache = cache.selectingRows(rows) }
+        /// Σ log p(tokens[t] | tokens[..<t]) over the generated tokens, from one full causal pass (no cache).
+        func logProbabilityWithoutCache(of tokens: [Int]) -> Float {
+            let hidden = decoder(embedding([Array(tokens.dropLast())]), memory: memory, mask: .causal)
+            let table = logProbabilities(hidden).scalars                             // [1, n − 1, 6]
+            return (1..<tokens.count).reduce(0) { $0 + table[($1 - 1) * 6 + tokens[$1]] }
+        }
         /// Greedy decoding by recomputing the whole prefix every step (no cache).
         func greedyWithoutCache(start: Int, end: Int, maxLength: Int) -> [Int] {
             var tokens = [start]
@@ -99,8 +111,18 @@ struct DecodingTests {
         let translator = TinyTranslator(memory: Tensor.normal([1, 4, 8], using: &generator))
         let expected = translator.greedyWithoutCache(start: 0, end: 1, maxLength: 12)
         #expect(greedyDecode(translator, startTokens: [0], endToken: 1, maxLength: 12) == [expected])
-        // Beam search over the same model returns hypotheses ordered by score, each a valid path.
-        let beams = beamSearch(TinyTranslator(memory: translator.memory), startToken: 0, endToken: 1, beamWidth: 3, maxLength: 8)
-        #expect(!beams.isEmpty && zip(beams, beams.dropFirst()).allSatisfy { $0.score >= $1.score })
+        // Width 1 follows the greedy path (it may also finish side branches that end early).
+        translator.reset()
+        let narrow = beamSearch(translator, startToken: 0, endToken: 1, beamWidth: 1, maxLength: 12, lengthPenalty: 0)
+        #expect(narrow.contains { $0.tokens == expected })
+        // Wider beams reorder the cache rows every step; each hypothesis's log-probability must
+        // equal a fresh full pass over its tokens, which it only does if the rows followed the beams.
+        translator.reset()
+        let beams = beamSearch(translator, startToken: 0, endToken: 1, beamWidth: 3, maxLength: 8)
+        #expect(beams.count >= 2)
+        for beam in beams {
+            #expect(abs(beam.logProbability - translator.logProbabilityWithoutCache(of: beam.tokens)) < 1e-4,
+                    "beam \(beam.tokens)")
+        }
     }
 }

@@ -63,7 +63,14 @@ struct VisionTransformerTests {
             }
             old[name] = value.tensor
         }
-        #expect(old.keys.contains("vit.encoder.layer.1.attention.attention.query.weight"))
+        // Layer 0's keys exactly as transformers 4.x's ViTForImageClassification names them
+        // (modeling_vit.py: ViTSelfAttention query/key/value, ViTSelfOutput/ViTOutput dense,
+        // ViTIntermediate dense), written out independently of the renaming above.
+        let transformers4Layer0 = ["attention.attention.query", "attention.attention.key", "attention.attention.value",
+                                   "attention.output.dense", "intermediate.dense", "output.dense",
+                                   "layernorm_before", "layernorm_after"]
+            .flatMap { ["vit.encoder.layer.0.\($0).weight", "vit.encoder.layer.0.\($0).bias"] }
+        #expect(Set(old.keys.filter { $0.hasPrefix("vit.encoder.layer.0.") }) == Set(transformers4Layer0))
         let model = try Self.model()
         try model.loadStateDict(VisionTransformer.renamingTransformers4Keys(old), strict: true)
         expectClose(model(Self.goldens.pixels.tensor), Self.goldens.logits.tensor, tolerance: 1e-5, "logits after renaming")
