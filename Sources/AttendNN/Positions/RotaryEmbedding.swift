@@ -32,9 +32,10 @@ public struct RotaryEmbedding: Sendable {
     public func angles(length: Int, offset: Int = 0) -> (cos: Tensor, sin: Tensor) {
         let half = dimension / 2
         var cosines = [Float](repeating: 0, count: length * half), sines = cosines
+        let frequencies = (0..<half).map { Foundation.pow(base, -2 * Double($0) / Double(dimension)) }
         for p in 0..<length {
             for i in 0..<half {
-                let angle = Double(p + offset) * Foundation.pow(base, -2 * Double(i) / Double(dimension))
+                let angle = Double(p + offset) * frequencies[i]
                 cosines[p * half + i] = Float(Foundation.cos(angle))
                 sines[p * half + i] = Float(Foundation.sin(angle))
             }

@@ -17,9 +17,10 @@ public final class SinusoidalPositionalEncoding: Module {
     /// The `[length, dimension]` table for positions `offset..<offset + length`.
     public func table(length: Int, offset: Int = 0) -> Tensor {
         var values = [Float](repeating: 0, count: length * dimension)
+        let divisors = stride(from: 0, to: dimension, by: 2).map { Foundation.pow(base, Double($0) / Double(dimension)) }
         for p in 0..<length {
             for i in stride(from: 0, to: dimension, by: 2) {
-                let angle = Double(p + offset) / Foundation.pow(base, Double(i) / Double(dimension))
+                let angle = Double(p + offset) / divisors[i / 2]
                 values[p * dimension + i] = Float(Foundation.sin(angle))
                 if i + 1 < dimension { values[p * dimension + i + 1] = Float(Foundation.cos(angle)) }
             }

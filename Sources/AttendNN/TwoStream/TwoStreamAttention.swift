@@ -127,11 +127,11 @@ public final class TwoStreamAttention: Module {
     public static func relativePositionEncoding(queryLength: Int, keyLength: Int, dimension: Int) -> Tensor {
         let half = dimension / 2
         var values = [Float](repeating: 0, count: (keyLength + queryLength) * dimension)
+        let frequencies = (0..<half).map { Float(1 / Foundation.pow(10_000, Double(2 * $0) / Double(dimension))) }
         for (row, distance) in stride(from: keyLength, to: -queryLength, by: -1).enumerated() {
             for i in 0..<half {
                 // In float32, as the reference computes it.
-                let frequency = Float(1 / Foundation.pow(10_000, Double(2 * i) / Double(dimension)))
-                let angle = Float(distance) * frequency
+                let angle = Float(distance) * frequencies[i]
                 values[row * dimension + i] = Foundation.sin(angle)
                 values[row * dimension + half + i] = Foundation.cos(angle)
             }
