@@ -1,4 +1,5 @@
 import Foundation
+import AttendNN
 
 /// Why a model folder could not be loaded: the file and what was wrong with it.
 public struct ModelLoadingError: Error, CustomStringConvertible, Equatable {
@@ -78,6 +79,15 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
         return configuration
     }
 
+    /// Hugging Face's `hidden_act` names and what each computes.
+    static let activations: [String: Activation] = [
+        "gelu": .gelu, "gelu_new": .geluTanh, "gelu_pytorch_tanh": .geluTanh, "relu": .relu, "silu": .silu, "swish": .silu,
+    ]
+
+    /// The function ``hiddenActivation`` names, or nil for a name Attend does not know
+    /// (``load(_:)`` rejects those).
+    public var activation: Activation? { Self.activations[hiddenActivation] }
+
     func validate(file: String) throws {
         for (name, value) in [("vocab_size", vocabularySize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
                               ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
@@ -88,8 +98,9 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
         guard hiddenSize % headCount == 0 else {
             throw ModelLoadingError(file: file, reason: "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)")
         }
-        guard ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"].contains(hiddenActivation) else {
-            throw ModelLoadingError(file: file, reason: "hidden_act \(hiddenActivation) is not supported")
+        guard activation != nil else {
+            throw ModelLoadingError(file: file, reason: "hidden_act \(hiddenActivation) is not supported (known: "
+                                    + Self.activations.keys.sorted().joined(separator: ", ") + ")")
         }
         guard layerNormEpsilon > 0 && layerNormEpsilon.isFinite else {
             throw ModelLoadingError(file: file, reason: "layer_norm_eps must be positive, got \(layerNormEpsilon)")

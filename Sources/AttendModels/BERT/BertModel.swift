@@ -69,6 +69,13 @@ public final class BertEncoder: Module {
     }
 
     func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (hiddenStates: Tensor, attentions: [Tensor]) {
+        Self.run(layers, x, mask: mask, returningAttention: returningAttention)
+    }
+
+    /// `x` through `layers` in turn, collecting each layer's attention weights on request
+    /// (LXMERT runs its language and vision stacks this way too).
+    static func run(_ layers: [BertLayer], _ x: Tensor, mask: AttentionMask,
+                    returningAttention: Bool) -> (hiddenStates: Tensor, attentions: [Tensor]) {
         var h = x
         var attentions: [Tensor] = []
         for layer in layers {
@@ -127,24 +134,11 @@ public final class BertSelfAttention: Module {
     @Child("key") public var key: Linear
     @Child("value") public var value: Linear
 
-    init(_ c: BertConfiguration, contextDimension: Int? = nil) {
+    init(_ c: BertConfiguration) {
         super.init()
         query = Linear(c.hiddenSize, c.hiddenSize)
-        key = Linear(contextDimension ?? c.hiddenSize, c.hiddenSize)
-        value = Linear(contextDimension ?? c.hiddenSize, c.hiddenSize)
-    }
-
-    /// Attention of `x` `[B, Lq, E]` over `context` `[B, Lk, E]` with `headCount` heads, heads
-    /// merged back: `[B, Lq, E]`, and the weights `[B, H, Lq, Lk]` on request.
-    func attend(_ x: Tensor, context: Tensor, headCount: Int, mask: AttentionMask, returningWeights: Bool) -> (Tensor, Tensor?) {
-        let (b, lq, e, lk) = (x.shape[0], x.shape[1], x.shape[2], context.shape[1])
-        func heads(_ y: Tensor, _ length: Int) -> Tensor { y.reshaped([b, length, headCount, e / headCount]).permuted([0, 2, 1, 3]) }
-        let (q, k, v) = (heads(query(x), lq), heads(key(context), lk), heads(value(context), lk))
-        if returningWeights {
-            let (attended, weights) = scaledDotProductAttentionWithWeights(query: q, key: k, value: v, mask: mask)
-            return (attended.permuted([0, 2, 1, 3]).reshaped([b, lq, e]), weights)
-        }
-        return (scaledDotProductAttention(query: q, key: k, value: v, mask: mask).permuted([0, 2, 1, 3]).reshaped([b, lq, e]), nil)
+        key = Linear(c.hiddenSize, c.hiddenSize)
+        value = Linear(c.hiddenSize, c.hiddenSize)
     }
 }
 
@@ -154,7 +148,10 @@ public final class BertIntermediate: Module {
     let activation: Activation
 
     init(_ c: BertConfiguration) {
-        activation = c.hiddenActivation == "relu" ? .relu : (c.hiddenActivation == "gelu" ? .gelu : .geluTanh)
+        guard let activation = c.activation else {
+            preconditionFailure("BERT hidden activation \(c.hiddenActivation) is not one of \(BertConfiguration.activations.keys.sorted())")
+        }
+        self.activation = activation
         super.init()
         dense = Linear(c.hiddenSize, c.intermediateSize)
     }

@@ -58,9 +58,13 @@ public final class LxmertModel: Module {
     public func callAsFunction(ids: [[Int]], typeIds: [[Int]]? = nil, textLengths: [Int], visualFeatures: Tensor,
                                visualPositions: Tensor, regionCounts: [Int]? = nil, returningAttention: Bool = false) -> Output {
         let text = embeddings(ids: ids, typeIds: typeIds)
-        return encoder(text: text, textMask: .keyPadding(validLengths: textLengths), visualFeatures: visualFeatures,
-                       visualPositions: visualPositions, visionMask: regionCounts.map { .keyPadding(validLengths: $0) } ?? .none,
-                       returningAttention: returningAttention, pooler: pooler)
+        let encoded = encoder(text: text, textMask: .keyPadding(validLengths: textLengths), visualFeatures: visualFeatures,
+                              visualPositions: visualPositions,
+                              visionMask: regionCounts.map { .keyPadding(validLengths: $0) } ?? .none,
+                              returningAttention: returningAttention)
+        return Output(language: encoded.language, vision: encoded.vision, pooled: pooler(encoded.language),
+                      languageAttentions: encoded.languageAttentions, visionAttentions: encoded.visionAttentions,
+                      crossAttentions: encoded.crossAttentions)
     }
 }
 
@@ -90,10 +94,8 @@ public final class LxmertEncoder: Module {
     @Child("layer") public var languageLayers: [BertLayer]
     @Child("x_layers") public var crossLayers: [LxmertCrossModalityLayer]
     @Child("r_layers") public var visionLayers: [BertLayer]
-    let headCount: Int
 
     init(_ c: LxmertConfiguration) {
-        headCount = c.bert.headCount
         super.init()
         visualEncoder = LxmertVisualFeatureEncoder(c)
         languageLayers = (0..<c.languageLayerCount).map { _ in BertLayer(c.bert) }
@@ -101,32 +103,22 @@ public final class LxmertEncoder: Module {
         visionLayers = (0..<c.visionLayerCount).map { _ in BertLayer(c.bert) }
     }
 
+    /// Both modalities through their own stacks, then the cross-modality layers.
     func callAsFunction(text: Tensor, textMask: AttentionMask, visualFeatures: Tensor, visualPositions: Tensor,
-                        visionMask: AttentionMask, returningAttention: Bool, pooler: LxmertPooler) -> LxmertModel.Output {
-        var language = text
-        var vision = visualEncoder(features: visualFeatures, positions: visualPositions)
-        var output = LxmertModel.Output(language: text, vision: vision, pooled: text, languageAttentions: [],
-                                        visionAttentions: [], crossAttentions: [])
-        for layer in languageLayers {
-            let (next, weights) = layer(language, mask: textMask, returningAttention: returningAttention)
-            language = next
-            if let weights { output.languageAttentions.append(weights) }
-        }
-        for layer in visionLayers {
-            let (next, weights) = layer(vision, mask: visionMask, returningAttention: returningAttention)
-            vision = next
-            if let weights { output.visionAttentions.append(weights) }
-        }
+                        visionMask: AttentionMask, returningAttention: Bool)
+        -> (language: Tensor, vision: Tensor, languageAttentions: [Tensor], visionAttentions: [Tensor], crossAttentions: [Tensor]) {
+        var (language, languageAttentions) = BertEncoder.run(languageLayers, text, mask: textMask,
+                                                             returningAttention: returningAttention)
+        var (vision, visionAttentions) = BertEncoder.run(visionLayers, visualEncoder(features: visualFeatures, positions: visualPositions),
+                                                         mask: visionMask, returningAttention: returningAttention)
+        var crossAttentions: [Tensor] = []
         for layer in crossLayers {
             let (l, v, weights) = layer(language: language, languageMask: textMask, vision: vision, visionMask: visionMask,
-                                        headCount: headCount, returningAttention: returningAttention)
+                                        returningAttention: returningAttention)
             (language, vision) = (l, v)
-            if let weights { output.crossAttentions.append(weights) }
+            if let weights { crossAttentions.append(weights) }
         }
-        output.language = language
-        output.vision = vision
-        output.pooled = pooler(language)
-        return output
+        return (language, vision, languageAttentions, visionAttentions, crossAttentions)
     }
 }
 
@@ -153,11 +145,10 @@ public final class LxmertCrossModalityLayer: Module {
     }
 
     func callAsFunction(language: Tensor, languageMask: AttentionMask, vision: Tensor, visionMask: AttentionMask,
-                        headCount: Int, returningAttention: Bool) -> (Tensor, Tensor, Tensor?) {
+                        returningAttention: Bool) -> (Tensor, Tensor, Tensor?) {
         let (crossLanguage, weights) = crossAttention(language, context: vision, contextMask: visionMask,
-                                                      headCount: headCount, returningWeights: returningAttention)
-        let (crossVision, _) = crossAttention(vision, context: language, contextMask: languageMask,
-                                              headCount: headCount, returningWeights: false)
+                                                      returningWeights: returningAttention)
+        let (crossVision, _) = crossAttention(vision, context: language, contextMask: languageMask, returningWeights: false)
         let l = languageSelfAttention(crossLanguage, mask: languageMask, returningAttention: false).0
         let v = visionSelfAttention(crossVision, mask: visionMask, returningAttention: false).0
         return (languageOutput(languageIntermediate(l), residual: l), visionOutput(visionIntermediate(v), residual: v), weights)
@@ -168,17 +159,20 @@ public final class LxmertCrossModalityLayer: Module {
 public final class LxmertCrossAttention: Module {
     @Child("att") public var projections: BertSelfAttention
     @Child("output") public var output: BertOutput
+    let headCount: Int
 
     init(_ c: BertConfiguration) {
+        headCount = c.headCount
         super.init()
         projections = BertSelfAttention(c)
         output = BertOutput(inputSize: c.hiddenSize, c)
     }
 
-    func callAsFunction(_ x: Tensor, context: Tensor, contextMask: AttentionMask, headCount: Int,
+    func callAsFunction(_ x: Tensor, context: Tensor, contextMask: AttentionMask,
                         returningWeights: Bool) -> (Tensor, Tensor?) {
-        let (attended, weights) = projections.attend(x, context: context, headCount: headCount, mask: contextMask,
-                                                     returningWeights: returningWeights)
+        let p = projections
+        let (attended, weights) = attention(x, over: context, query: p.query, key: p.key, value: p.value,
+                                            headCount: headCount, mask: contextMask, returningWeights: returningWeights)
         return (output(attended, residual: x), weights)
     }
 }

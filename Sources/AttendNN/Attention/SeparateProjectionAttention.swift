@@ -10,14 +10,38 @@ import Attend
 /// - Returns: the merged heads `[B, L, E]`, before any output projection.
 public func selfAttention(_ x: Tensor, query: Linear, key: Linear, value: Linear, headCount: Int,
                           mask: AttentionMask = .none, returningWeights: Bool = false) -> (output: Tensor, weights: Tensor?) {
-    let (b, l, e) = (x.shape[0], x.shape[1], x.shape[2])
+    let e = x.shape[2]
     precondition(e % headCount == 0, "selfAttention: width \(e) is not a multiple of \(headCount) heads")
+    let biases = [query.bias, key.bias, value.bias].compactMap { $0 }
+    precondition(biases.isEmpty || biases.count == 3, "selfAttention: query, key and value must all have biases or none")
     var qkv = matmul(x, Tensor.concatenate([query.weight, key.weight, value.weight]).transposed())     // [B, L, 3E]
-    if let qb = query.bias, let kb = key.bias, let vb = value.bias { qkv = qkv + Tensor.concatenate([qb, kb, vb]) }
-    func heads(_ range: Range<Int>) -> Tensor {
-        qkv.sliced(axis: 2, range).reshaped([b, l, headCount, e / headCount]).permuted([0, 2, 1, 3])
-    }
-    let (q, k, v) = (heads(0..<e), heads(e..<(2 * e)), heads((2 * e)..<(3 * e)))
+    if !biases.isEmpty { qkv = qkv + Tensor.concatenate(biases) }
+    return attendHeads(query: qkv.sliced(axis: 2, 0..<e), key: qkv.sliced(axis: 2, e..<(2 * e)),
+                       value: qkv.sliced(axis: 2, (2 * e)..<(3 * e)), headCount: headCount, mask: mask,
+                       returningWeights: returningWeights)
+}
+
+/// Multi-head attention of `x` over `context` through three `Linear` projections (LXMERT's
+/// cross-modality attention, BERT-style cross-attention): queries from `x` `[B, Lq, E]`, keys
+/// and values from `context` `[B, Lk, Ec]`.
+///
+/// - Returns: the merged heads `[B, Lq, E]`, before any output projection, and on request the
+///   weights `[B, H, Lq, Lk]`.
+public func attention(_ x: Tensor, over context: Tensor, query: Linear, key: Linear, value: Linear, headCount: Int,
+                      mask: AttentionMask = .none, returningWeights: Bool = false) -> (output: Tensor, weights: Tensor?) {
+    attendHeads(query: query(x), key: key(context), value: value(context), headCount: headCount, mask: mask,
+                returningWeights: returningWeights)
+}
+
+/// Splits projected `[B, L, E]` queries, keys and values into heads (views), attends, and
+/// merges the heads back to `[B, Lq, E]`.
+private func attendHeads(query: Tensor, key: Tensor, value: Tensor, headCount: Int, mask: AttentionMask,
+                         returningWeights: Bool) -> (output: Tensor, weights: Tensor?) {
+    let (b, lq, e) = (query.shape[0], query.shape[1], query.shape[2])
+    precondition(e % headCount == 0 && key.shape[2] == e && value.shape[2] == e,
+                 "attention: projections \(query.shape), \(key.shape), \(value.shape) do not split into \(headCount) heads")
+    func heads(_ y: Tensor) -> Tensor { y.reshaped([b, y.shape[1], headCount, e / headCount]).permuted([0, 2, 1, 3]) }
+    let (q, k, v) = (heads(query), heads(key), heads(value))
     var weights: Tensor?
     let attended: Tensor
     if returningWeights {
@@ -25,5 +49,5 @@ public func selfAttention(_ x: Tensor, query: Linear, key: Linear, value: Linear
     } else {
         attended = scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
     }
-    return (attended.permuted([0, 2, 1, 3]).reshaped([b, l, e]), weights)
+    return (attended.permuted([0, 2, 1, 3]).reshaped([b, lq, e]), weights)
 }
