@@ -23,39 +23,3 @@ public final class Dropout: Module, RandomStateful {
         return Attend.dropout(x, probability: probability, seed: generator.next())
     }
 }
-
-/// The activation functions Transformer layers use.
-public enum Activation: String, Sendable, CaseIterable {
-    case relu, gelu, geluTanh, silu, tanh, sigmoid
-
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        switch self {
-        case .relu: Attend.relu(x)
-        case .gelu: Attend.gelu(x)
-        case .geluTanh: Attend.gelu(x, approximation: .tanh)
-        case .silu: Attend.silu(x)
-        case .tanh: Attend.tanh(x)
-        case .sigmoid: Attend.sigmoid(x)
-        }
-    }
-}
-
-/// The position-wise feed-forward block `linear2(dropout(activation(linear1(x))))`.
-public final class FeedForward: Module {
-    @Child("linear1") public var linear1: Linear
-    @Child("linear2") public var linear2: Linear
-    @Child("dropout") public var dropout: Dropout
-    public let activation: Activation
-
-    public init(modelDimension: Int, hiddenDimension: Int, activation: Activation = .relu, dropout: Float = 0) {
-        self.activation = activation
-        super.init()
-        linear1 = Linear(modelDimension, hiddenDimension)
-        linear2 = Linear(hiddenDimension, modelDimension)
-        self.dropout = Dropout(dropout)
-    }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        linear2(dropout(activation(linear1(x))))
-    }
-}
