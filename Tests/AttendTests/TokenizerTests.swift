@@ -49,6 +49,13 @@ struct TokenizerTests {
     @Test func missingSpecialTokensAreAnError() {
         #expect(throws: TokenizerError.self) { try WordPieceTokenizer(vocabulary: ["a": 0]) }
         #expect(throws: TokenizerError.self) { try WordPieceTokenizer(tokenizerJSON: "/nonexistent/tokenizer.json") }
+        let specials = ["[UNK]": 0, "[CLS]": 1, "[SEP]": 2]
+        #expect(throws: TokenizerError.self, "a stray huge id") {
+            try WordPieceTokenizer(vocabulary: specials.merging(["a": 1 << 40]) { $1 })
+        }
+        #expect(throws: TokenizerError.self, "two tokens, one id") {
+            try WordPieceTokenizer(vocabulary: specials.merging(["a": 2]) { $1 })
+        }
     }
 
     /// Ids identical to Hugging Face `tokenizers` on varied text (scripts/goldens/generate_tokenizer.py).

@@ -41,6 +41,7 @@ texts = [
     "unaffable unbelievably tokenization preprocessing",
     "ＦＵＬＬ－ｗｉｄｔｈ　ｔｅｘｔ and ﬁ ligature",
     " ".join(["word%d" % i for i in range(300)]),
+    "special tokens typed in text: a[MASK]b [SEP] [sep] [CLS][CLS] x [UNK] y [PAD] [MASK",
 ]
 cases = []
 for text in texts:
@@ -55,5 +56,5 @@ for a, b in pairs:
 OUT.write_text(json.dumps({"generator": "scripts/goldens/generate_tokenizer.py", "maxSequenceLength": st.max_seq_length,
                            "cases": cases, "pairs": pair_cases}, ensure_ascii=False))
 print(f"wrote {len(cases)} texts and {len(pair_cases)} pairs to {OUT}")
-for c in cases[:17]:
+for c in cases:
     print(repr(c["text"][:40]), [tok.id_to_token(i) for i in c["ids"]][:30])

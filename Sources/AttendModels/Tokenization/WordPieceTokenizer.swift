@@ -19,6 +19,9 @@ public struct Encoding: Sendable, Equatable {
 /// longest-match subwords with a `##` continuation prefix, `[UNK]` for words that don't split
 /// (or are longer than `maxCharactersPerWord`), then `[CLS] A [SEP] (B [SEP])`.
 ///
+/// Special tokens typed in the text (`"[MASK]"`, `"[SEP]"`) stay whole, as Hugging Face's added
+/// tokens do: they are split out verbatim before normalization.
+///
 /// Built from a Hugging Face `tokenizer.json` (BertNormalizer, BertPreTokenizer, WordPiece) or a
 /// `vocab.txt` with `tokenizer_config.json`; gives the same ids as Hugging Face `tokenizers`.
 public struct WordPieceTokenizer: Sendable {
@@ -30,10 +33,15 @@ public struct WordPieceTokenizer: Sendable {
     public let continuingSubwordPrefix: String
     public let maxCharactersPerWord: Int
     public let classTokenId: Int, separatorTokenId: Int, paddingTokenId: Int, unknownTokenId: Int
+    /// Tokens matched verbatim in the raw text and kept whole (longest first), e.g. `[MASK]`.
+    public let addedTokens: [String]
 
+    /// - Parameter addedTokens: tokens to keep whole when they appear in the text; by default the
+    ///   special tokens (unknown, class, separator, padding and `[MASK]`) the vocabulary has.
     public init(vocabulary: [String: Int], normalizer: BertNormalizer = BertNormalizer(), unknownToken: String = "[UNK]",
                 classToken: String = "[CLS]", separatorToken: String = "[SEP]", paddingToken: String = "[PAD]",
-                continuingSubwordPrefix: String = "##", maxCharactersPerWord: Int = 100, file: String = "vocabulary") throws {
+                continuingSubwordPrefix: String = "##", maxCharactersPerWord: Int = 100, addedTokens: [String]? = nil,
+                file: String = "vocabulary") throws {
         self.vocabulary = vocabulary
         self.normalizer = normalizer
         self.unknownToken = unknownToken
@@ -48,9 +56,21 @@ public struct WordPieceTokenizer: Sendable {
         guard let largest = vocabulary.values.max(), vocabulary.values.allSatisfy({ $0 >= 0 }) else {
             throw TokenizerError(file: file, reason: "the vocabulary is empty or has negative ids")
         }
-        var table = [String](repeating: "", count: largest + 1)
-        for (token, id) in vocabulary { table[id] = token }
-        tokens = table
+        // Ids index a table, so they must be (nearly) dense: a stray huge id would allocate gigabytes.
+        guard largest < 2 * vocabulary.count + 1024 else {
+            throw TokenizerError(file: file, reason: "id \(largest) is far beyond the \(vocabulary.count) tokens of the vocabulary")
+        }
+        var table = [String?](repeating: nil, count: largest + 1)
+        for (token, id) in vocabulary {
+            if let other = table[id] {
+                throw TokenizerError(file: file, reason: "tokens \(other) and \(token) share the id \(id)")
+            }
+            table[id] = token
+        }
+        tokens = table.map { $0 ?? "" }
+        let specials = [unknownToken, classToken, separatorToken, paddingToken, "[MASK]"].filter { vocabulary[$0] != nil }
+        self.addedTokens = Array(Set(addedTokens ?? specials)).filter { !$0.isEmpty }
+            .sorted { ($0.unicodeScalars.count, $0) > ($1.unicodeScalars.count, $1) }
     }
 
     /// Reads a Hugging Face `tokenizer.json` with a WordPiece model.
@@ -91,10 +111,14 @@ public struct WordPieceTokenizer: Sendable {
             separatorToken = special.keys.first { $0.contains("SEP") } ?? separatorToken
         }
         let padding = (root["padding"] as? [String: Any])?["pad_token"] as? String ?? "[PAD]"
+        // `added_tokens` entries (BERT's are its special tokens). Their lstrip/rstrip flags change
+        // nothing here: the pre-tokenizer drops whitespace anyway.
+        let added = (root["added_tokens"] as? [[String: Any]])?.compactMap { $0["content"] as? String }
         try self.init(vocabulary: vocabulary, normalizer: normalizer, unknownToken: model["unk_token"] as? String ?? "[UNK]",
                       classToken: classToken, separatorToken: separatorToken, paddingToken: padding,
                       continuingSubwordPrefix: model["continuing_subword_prefix"] as? String ?? "##",
-                      maxCharactersPerWord: (model["max_input_chars_per_word"] as? NSNumber)?.intValue ?? 100, file: path)
+                      maxCharactersPerWord: (model["max_input_chars_per_word"] as? NSNumber)?.intValue ?? 100,
+                      addedTokens: added, file: path)
     }
 
     /// Reads `vocab.txt` (one token per line; the line number is the id) and, when present,
@@ -152,9 +176,35 @@ public struct WordPieceTokenizer: Sendable {
         return words
     }
 
-    /// WordPiece tokens of `text` (no special tokens).
+    /// WordPiece tokens of `text` (no `[CLS]`/`[SEP]` around it); added tokens typed in the text
+    /// come out whole.
     public func tokenize(_ text: String) -> [String] {
-        words(text).flatMap(wordPieces)
+        segments(text).flatMap { segment, isAdded in isAdded ? [segment] : words(segment).flatMap(wordPieces) }
+    }
+
+    /// `text` cut around every occurrence of an added token (leftmost first, the longest token
+    /// at a position winning), with each piece marked as an added token or plain text.
+    func segments(_ text: String) -> [(text: String, isAdded: Bool)] {
+        guard !addedTokens.isEmpty else { return [(text, false)] }
+        let scalars = Array(text.unicodeScalars)
+        let candidates = addedTokens.map { Array($0.unicodeScalars) }
+        var result: [(String, Bool)] = []
+        var plainStart = 0, position = 0
+        while position < scalars.count {
+            let match = candidates.first { token in
+                token.count <= scalars.count - position && scalars[position..<(position + token.count)].elementsEqual(token)
+            }
+            guard let match else {
+                position += 1
+                continue
+            }
+            if plainStart < position { result.append((String(String.UnicodeScalarView(scalars[plainStart..<position])), false)) }
+            result.append((String(String.UnicodeScalarView(match)), true))
+            position += match.count
+            plainStart = position
+        }
+        if plainStart < scalars.count { result.append((String(String.UnicodeScalarView(scalars[plainStart...])), false)) }
+        return result
     }
 
     /// Greedy longest-match-first subwords of one word, or `[UNK]`.
