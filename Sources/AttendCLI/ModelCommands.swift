@@ -87,8 +87,7 @@ struct TokenizeCommand: ParsableCommand {
     func validate() throws { try validateArgumentEncoding() }
 
     func run() throws {
-        let embedder = try options.loadEmbedder()
-        let encoding = embedder.tokenizer.encode(text, maxLength: embedder.maxSequenceLength)
+        let encoding = try options.loadPipeline().encode(text)
         if tokens { try printJSON(encoding.tokens) } else { try printJSON(encoding.ids) }
     }
 }
@@ -168,7 +167,9 @@ struct SearchCommand: ParsableCommand {
         let modelStamp = (try? FileManager.default.attributesOfItem(atPath: modelFile)).map {
             "\(($0[.size] as? Int) ?? 0)-\((($0[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)"
         } ?? ""
-        let key = SHA256.hexDigest(Array((modelFile + "\n" + modelStamp + "\n" + lines.joined(separator: "\n")).utf8))
+        // Everything that shapes a vector: the weights (path, size, date) and the pipeline's settings.
+        let settings = "\(embedder.pooling) normalized \(embedder.normalizes) max \(embedder.maxSequenceLength)"
+        let key = SHA256.hexDigest(Array((modelFile + "\n" + modelStamp + "\n" + settings + "\n" + lines.joined(separator: "\n")).utf8))
         let path = try ModelStore.cacheDirectory("search") + "/\(key).safetensors"
         if let file = try? SafeTensorsFile(path: path), let stored = try? file.tensor(named: "embeddings"),
            stored.shape == [lines.count, embedder.dimension] {

@@ -13,10 +13,20 @@ struct ModelOptions: ParsableArguments {
 
     /// Loads the embedder, turning a missing default model into advice.
     func loadEmbedder() throws -> SentenceEmbedder {
+        try checkDefaultModelExists()
+        return try SentenceEmbedder(directory: directory)
+    }
+
+    /// Loads the tokenizer and settings only (no weights), for commands that just tokenize.
+    func loadPipeline() throws -> SentenceEmbeddingPipeline {
+        try checkDefaultModelExists()
+        return try SentenceEmbeddingPipeline(directory: directory)
+    }
+
+    private func checkDefaultModelExists() throws {
         if model == nil && !FileManager.default.fileExists(atPath: directory) {
             throw CLIError("no model at \(directory); run `attend model fetch` first, or pass --model DIR")
         }
-        return try SentenceEmbedder(directory: directory)
     }
 }
 

@@ -38,6 +38,9 @@ struct VisualizeCommand: ParsableCommand {
     func run() throws {
         let format = Format(rawValue: (output as NSString).pathExtension.lowercased())!
         let embedder = try options.loadEmbedder()
+        if pair != nil && embedder.model.configuration.typeVocabularySize < 2 {
+            throw CLIError("\(options.directory) has one token type only (type_vocab_size 1), so it takes no sentence pairs")
+        }
         let (tokens, attentions) = embedder.attention(for: sentence, pair: pair)
         let name = (options.directory as NSString).lastPathComponent
         let map = AttentionMap(title: "\(name) self-attention", queryTokens: tokens, layers: attentions)

@@ -112,7 +112,8 @@ public enum Parallelism {
 
 /// Carries a value that is not `Sendable` across a boundary the caller has proved safe
 /// (chunks of a parallel loop that touch disjoint memory).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// (`package`: Attend's other targets hand buffers to ``Parallelism/forEachItem(count:_:)`` too.)
+package struct UncheckedSendable<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }

@@ -8,8 +8,9 @@ extension BertModel {
     /// Checkpoint keys may carry a `bert.` prefix (as saved by task models); heads and buffers
     /// the encoder doesn't use (`pooler.*`, `cls.*`, `embeddings.position_ids`) are ignored.
     /// A missing or mis-shaped weight throws an error naming the file and the tensor.
-    public static func load(directory: String) throws -> BertModel {
-        let configuration = try BertConfiguration.load(directory + "/config.json")
+    /// - Parameter configuration: the folder's `config.json`, when the caller has read it already.
+    public static func load(directory: String, configuration: BertConfiguration? = nil) throws -> BertModel {
+        let configuration = try configuration ?? BertConfiguration.load(directory + "/config.json")
         let weightsPath = directory + "/model.safetensors"
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             throw ModelLoadingError(file: weightsPath, reason: "missing (only safetensors weights are supported)")

@@ -23,75 +23,52 @@ public enum Pooling: String, Sendable {
 ///
 /// One embedder can serve many threads (a server's requests): embedding only reads the model.
 public final class SentenceEmbedder: @unchecked Sendable {
-    public let tokenizer: WordPieceTokenizer
+    /// Tokenizer, pooling, normalization and truncation (everything but the weights).
+    public let pipeline: SentenceEmbeddingPipeline
     public let model: BertModel
-    public let pooling: Pooling
-    public let normalizes: Bool
+
+    public var tokenizer: WordPieceTokenizer { pipeline.tokenizer }
+    public var pooling: Pooling { pipeline.pooling }
+    public var normalizes: Bool { pipeline.normalizes }
     /// Tokens per text, special tokens included; longer texts are truncated.
-    public let maxSequenceLength: Int
+    public var maxSequenceLength: Int { pipeline.maxSequenceLength }
 
     public init(directory: String) throws {
-        guard FileManager.default.fileExists(atPath: directory) else {
-            throw ModelLoadingError(file: directory, reason: "no such model folder (run `attend model fetch`, or pass --model)")
-        }
-        tokenizer = try WordPieceTokenizer.load(modelDirectory: directory)
-        model = try BertModel.load(directory: directory)
-        let modules = try SentenceEmbedder.readJSON(directory + "/modules.json", required: false) as? [[String: Any]] ?? []
-        let types = modules.compactMap { $0["type"] as? String }
-        normalizes = types.contains { $0.hasSuffix("Normalize") }
-        var pooling = Pooling.mean
-        let poolingPath = modules.first { ($0["type"] as? String)?.hasSuffix("Pooling") == true }
-            .flatMap { $0["path"] as? String }.map { directory + "/" + $0 + "/config.json" } ?? directory + "/1_Pooling/config.json"
-        if let settings = try SentenceEmbedder.readJSON(poolingPath, required: false) as? [String: Any] {
-            if settings["pooling_mode_cls_token"] as? Bool == true { pooling = .classToken }
-            else if settings["pooling_mode_max_tokens"] as? Bool == true { pooling = .max }
-            else if settings["pooling_mode_mean_tokens"] as? Bool != true {
-                throw ModelLoadingError(file: poolingPath, reason: "no supported pooling mode (mean, cls or max tokens)")
-            }
-        }
-        self.pooling = pooling
-        let sentenceConfig = try SentenceEmbedder.readJSON(directory + "/sentence_bert_config.json", required: false) as? [String: Any]
-        let length = (sentenceConfig?["max_seq_length"] as? NSNumber)?.intValue ?? model.configuration.maxPositionEmbeddings
-        guard length > 2 && length <= model.configuration.maxPositionEmbeddings else {
-            throw ModelLoadingError(file: directory + "/sentence_bert_config.json",
-                                    reason: "max_seq_length \(length) must be in 3...\(model.configuration.maxPositionEmbeddings)")
-        }
-        maxSequenceLength = length
-        guard tokenizer.tokens.count <= model.configuration.vocabularySize else {
-            throw ModelLoadingError(file: directory, reason: "the tokenizer has \(tokenizer.tokens.count) tokens, the model only \(model.configuration.vocabularySize)")
-        }
+        pipeline = try SentenceEmbeddingPipeline(directory: directory)
+        model = try BertModel.load(directory: directory, configuration: pipeline.configuration)
     }
 
     /// The width of the embeddings.
     public var dimension: Int { model.configuration.hiddenSize }
 
     /// Token ids as the pipeline sees them: `[CLS] … [SEP]`, truncated to ``maxSequenceLength``.
-    public func tokenize(_ text: String) -> [Int] {
-        tokenizer.encode(text, maxLength: maxSequenceLength).ids
-    }
+    public func tokenize(_ text: String) -> [Int] { pipeline.encode(text).ids }
 
     /// One embedding per text, in order. Texts are sorted by length and run in batches of
     /// `batchSize`, so padding stays short; padding never changes a result.
+    /// `batchSize` below 1 counts as 1.
     public func embed(_ texts: [String], batchSize: Int = 32) -> [[Float]] {
-        let encodings = texts.map { tokenizer.encode($0, maxLength: maxSequenceLength) }
+        let batchSize = Swift.max(batchSize, 1)
+        let encodings = texts.map { pipeline.encode($0) }
         let order = encodings.indices.sorted { encodings[$0].ids.count > encodings[$1].ids.count }
         var results = [[Float]](repeating: [], count: texts.count)
-        for start in stride(from: 0, to: order.count, by: Swift.max(batchSize, 1)) {
+        for start in stride(from: 0, to: order.count, by: batchSize) {
             let batch = Array(order[start..<Swift.min(start + batchSize, order.count)])
             // Each thread runs the whole model on its share of the batch: no synchronization per
             // operation, and each share is padded only to its own longest text.
             let shares = Swift.min(Parallelism.threadCount, batch.count)
+            func rows(of share: Int) -> ArraySlice<Int> {
+                batch[(batch.count * share / shares)..<(batch.count * (share + 1) / shares)]
+            }
             var pooled = [[Float]](repeating: [], count: shares)
             pooled.withUnsafeMutableBufferPointer { pooled in
-                let slots = UncheckedSendableBox(pooled)
+                let slots = UncheckedSendable(pooled)
                 Parallelism.forEachItem(count: shares) { share in
-                    let rows = batch[(batch.count * share / shares)..<(batch.count * (share + 1) / shares)]
-                    slots.value[share] = self.embed(encodings: rows.map { encodings[$0] })
+                    slots.value[share] = self.embed(encodings: rows(of: share).map { encodings[$0] })
                 }
             }
             for share in 0..<shares {
-                let rows = batch[(batch.count * share / shares)..<(batch.count * (share + 1) / shares)]
-                for (row, index) in rows.enumerated() {
+                for (row, index) in rows(of: share).enumerated() {
                     results[index] = Array(pooled[share][(row * dimension)..<((row + 1) * dimension)])
                 }
             }
@@ -100,9 +77,11 @@ public final class SentenceEmbedder: @unchecked Sendable {
     }
 
     /// Every layer's attention weights `[1, H, L, L]` for one text or sentence pair, with its
-    /// tokens (the visualizer's view of the model).
+    /// tokens (the visualizer's view of the model). A pair needs a model with two token types.
     public func attention(for text: String, pair: String? = nil) -> (tokens: [String], attentions: [Tensor]) {
-        let encoding = tokenizer.encode(text, pair: pair, maxLength: maxSequenceLength)
+        precondition(pair == nil || model.configuration.typeVocabularySize >= 2,
+                     "sentence pairs need type_vocab_size ≥ 2, this model has \(model.configuration.typeVocabularySize)")
+        let encoding = pipeline.encode(text, pair: pair)
         let (_, attentions) = model(ids: [encoding.ids], typeIds: [encoding.typeIds], validLengths: [encoding.ids.count],
                                     returningAttention: true)
         return (encoding.tokens, attentions)
@@ -130,22 +109,4 @@ public final class SentenceEmbedder: @unchecked Sendable {
         if normalizes { pooled = normalizedRows(pooled) }
         return pooled.scalars
     }
-
-    static func readJSON(_ path: String, required: Bool) throws -> Any? {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if required { throw ModelLoadingError(file: path, reason: "missing") }
-            return nil
-        }
-        do {
-            return try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw ModelLoadingError(file: path, reason: "is not valid JSON")
-        }
-    }
-}
-
-/// Hands a buffer to the parallel loop; each chunk writes only its own slot.
-struct UncheckedSendableBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
