@@ -59,6 +59,15 @@ public final class XLNetModel: Module {
                                targetMapping: Tensor? = nil, tokenTypeIds: [[Int]]? = nil,
                                returningAttention: Bool = false) -> Output {
         let (b, l, d) = (ids.count, ids.first?.count ?? 0, configuration.modelDimension)
+        precondition(ids.allSatisfy { $0.count == l }, "XLNet: every row of ids needs \(l) tokens")
+        precondition(attentionMask.map { $0.count == b && $0.allSatisfy { $0.count == l } } ?? true,
+                     "XLNet: attentionMask must be [\(b)][\(l)] like ids")
+        precondition(tokenTypeIds.map { $0.count == b && $0.allSatisfy { $0.count == l } } ?? true,
+                     "XLNet: tokenTypeIds must be [\(b)][\(l)] like ids")
+        precondition(permutationMask.map { $0.shape == [b, l, l] } ?? true,
+                     "XLNet: permutationMask must be [\(b), \(l), \(l)], got \(permutationMask?.shape ?? [])")
+        precondition(targetMapping.map { $0.rank == 3 && $0.shape[0] == b && $0.shape[2] == l } ?? true,
+                     "XLNet: targetMapping must be [\(b), P, \(l)], got \(targetMapping?.shape ?? [])")
         var h = wordEmbedding(ids)                                                               // [B, L, D]
         var g = targetMapping.map { maskEmbedding.expanded(to: [b, $0.shape[1], d]) }           // [B, P, D]
         let (contentMask, queryMask) = XLNetModel.masks(batch: b, length: l, attentionMask: attentionMask, permutationMask: permutationMask)
