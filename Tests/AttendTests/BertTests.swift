@@ -36,10 +36,8 @@ struct BertTests {
             expectClose(hidden.selecting(axis: 0, index: b).sliced(axis: 0, 0..<n),
                         goldens.hiddenStates.tensor.selecting(axis: 0, index: b).sliced(axis: 0, 0..<n), tolerance: 1e-5, "hidden \(b)")
         }
-        #expect(attentions.count == 2)
-        for (layer, expected) in goldens.attentions.enumerated() {
-            expectClose(attentions[layer], expected.tensor, tolerance: 1e-5, "attention layer \(layer)")
-        }
+        #expect(goldens.attentions.count == 2)
+        try expectLayersClose(attentions, goldens.attentions, tolerance: 1e-5, "attention layer")
         // The fused path (no weights requested) gives the same hidden states.
         expectClose(model(ids: goldens.ids, typeIds: goldens.typeIds, validLengths: goldens.validLengths).hiddenStates,
                     hidden, tolerance: 1e-5, "fused")
@@ -107,9 +105,7 @@ struct BertTests {
         let ids = goldens.attentionIds
         let (hidden, attentions) = embedder.model(ids: [ids], validLengths: [ids.count], returningAttention: true)
         expectClose(hidden, goldens.hiddenStates.tensor, tolerance: 1e-4, "hidden states")
-        #expect(attentions.count == 6)
-        for (layer, expected) in goldens.attentions.enumerated() {
-            expectClose(attentions[layer], expected.tensor, tolerance: 1e-5, "attention layer \(layer)")
-        }
+        #expect(goldens.attentions.count == 6)
+        try expectLayersClose(attentions, goldens.attentions, tolerance: 1e-5, "attention layer")
     }
 }

@@ -55,23 +55,18 @@ struct XLNetTests {
         let (logits, output) = run(try Self.model(), attention: true)
         let g = Self.goldens
         expectClose(logits, g.logits.tensor, tolerance: 1e-5, "logits")
-        #expect(output.hiddenStates.count == g.hiddenStates.count)
-        for (index, (actual, expected)) in zip(output.hiddenStates, g.hiddenStates).enumerated() {
-            expectClose(actual, expected.tensor, tolerance: 1e-5, "hidden state \(index) (\(index % 2 == 0 ? "content" : "query") stream)")
-        }
-        for (layer, weights) in output.attentions.enumerated() {
-            expectClose(weights.content, g.contentAttentions[layer].tensor, tolerance: 1e-5, "content attention \(layer)")
-            expectClose(try #require(weights.query), g.queryAttentions[layer].tensor, tolerance: 1e-5, "query attention \(layer)")
-        }
+        // Hidden states alternate content and query streams (Hugging Face's order).
+        try expectLayersClose(output.hiddenStates, g.hiddenStates, tolerance: 1e-5, "hidden state (even: content, odd: query)")
+        try expectLayersClose(output.attentions.map(\.content), g.contentAttentions, tolerance: 1e-5, "content attention")
+        try expectLayersClose(try output.attentions.map { try #require($0.query) }, g.queryAttentions, tolerance: 1e-5,
+                              "query attention")
     }
 
     @Test func layerGradientsMatch() throws {
         let model = try Self.model()
         let cotangent = Self.goldens.cotangent.tensor
         let (_, gradients) = valueWithGradient(of: model) { m in (self.run(m).logits * cotangent).sum() }
-        for (name, expected) in Self.goldens.layerGradients {
-            expectClose(try #require(gradients[name]), expected.tensor, tolerance: 1e-4, "d\(name)")
-        }
+        try expectGradientsClose(gradients, Self.goldens.layerGradients, tolerance: 1e-4)
     }
 
     /// The query stream predicting x_{z_t} never sees x_{z_t}: changing a target's own token

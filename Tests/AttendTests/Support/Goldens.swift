@@ -86,3 +86,29 @@ func expectClose(
                      sourceLocation: sourceLocation)
     }
 }
+
+/// ``expectClose(_:_:tolerance:_:floor:sourceLocation:)`` for each layer, after requiring as many
+/// layers as expected: a short or empty result fails instead of crashing or passing vacuously.
+func expectLayersClose(
+    _ actual: [Tensor], _ expected: [GoldenTensor], tolerance: Float, _ context: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    try #require(!expected.isEmpty && actual.count == expected.count,
+                 "\(context): \(actual.count) layers, expected \(expected.count)", sourceLocation: sourceLocation)
+    for (layer, (a, e)) in zip(actual, expected).enumerated() {
+        expectClose(a, e.tensor, tolerance: tolerance, "\(context) \(layer)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Every expected gradient, by parameter name, after requiring that there are some and that
+/// each has an actual counterpart.
+func expectGradientsClose(
+    _ actual: [String: Tensor], _ expected: [String: GoldenTensor], tolerance: Float,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    try #require(!expected.isEmpty, "no expected gradients", sourceLocation: sourceLocation)
+    for (name, golden) in expected.sorted(by: { $0.key < $1.key }) {
+        let gradient = try #require(actual[name], "no gradient for \(name)", sourceLocation: sourceLocation)
+        expectClose(gradient, golden.tensor, tolerance: tolerance, "d\(name)", sourceLocation: sourceLocation)
+    }
+}
