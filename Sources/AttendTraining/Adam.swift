@@ -33,21 +33,44 @@ public final class Adam: Optimizer {
         let t = Double(stepCount)
         let correction1 = Float(1 - Foundation.pow(Double(beta1), t))
         let correction2Root = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
+        let (beta1, beta2, epsilon, amsgrad, decoupled) = (beta1, beta2, epsilon, amsgrad, decoupledWeightDecay)
         for (name, parameter, group) in table.entries {
-            guard var g = gradients[name], var theta = parameter.tensor else { continue }
+            guard let gradient = gradients[name], var theta = parameter.tensor else { continue }
+            precondition(gradient.shape == theta.shape, "Adam: gradient \(gradient.shape) for \(name) \(theta.shape)")
             let rate = learningRate * (group?.learningRateScale ?? 1)
             let decay = group?.weightDecay ?? weightDecay
-            if decay != 0 {
-                if decoupledWeightDecay { theta = theta * (1 - rate * decay) } else { g = g + theta * decay }
+            let (shrink, step) = (decoupled ? 1 - rate * decay : 1, rate / correction1)
+            let l2 = decoupled ? 0 : decay
+            // One pass per parameter over θ, m, v (and v̂), updated in place.
+            var moments = state.removeValue(forKey: name)
+                ?? (Tensor.zeros(theta.shape), Tensor.zeros(theta.shape), amsgrad ? Tensor.zeros(theta.shape) : nil)
+            var vMax = moments.vMax ?? Tensor.zeros([0])
+            gradient.withUnsafeScalars { g in
+                theta.withUnsafeMutableScalars { p in
+                    moments.m.withUnsafeMutableScalars { m in
+                        moments.v.withUnsafeMutableScalars { v in
+                            vMax.withUnsafeMutableScalars { vMax in
+                                forEachChunk(of: p.count) { range in
+                                    for i in range {
+                                        let gi = g[i] + l2 * p[i]
+                                        m[i] = m[i] * beta1 + gi * (1 - beta1)
+                                        v[i] = v[i] * beta2 + gi * gi * (1 - beta2)
+                                        var second = v[i]
+                                        if amsgrad {
+                                            vMax[i] = Swift.max(vMax[i], v[i])
+                                            second = vMax[i]
+                                        }
+                                        p[i] = p[i] * shrink - m[i] / (second.squareRoot() / correction2Root + epsilon) * step
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            let previous = state[name]
-            let m = (previous?.m ?? Tensor.zeros(g.shape)) * beta1 + g * (1 - beta1)
-            let v = (previous?.v ?? Tensor.zeros(g.shape)) * beta2 + g * g * (1 - beta2)
-            var vMax: Tensor? = nil
-            if amsgrad { vMax = maximum(previous?.vMax ?? Tensor.zeros(g.shape), v) }
-            state[name] = (m, v, vMax)
-            let denominator = sqrt(vMax ?? v) / correction2Root + epsilon
-            parameter.tensor = (theta - m / denominator * (rate / correction1)).detached
+            moments.vMax = amsgrad ? vMax : nil
+            state[name] = moments
+            parameter.tensor = theta
         }
     }
 
@@ -61,13 +84,14 @@ public final class Adam: Optimizer {
         return tensors
     }
 
+    /// Throws ``OptimizerStateError`` for state that does not fit this model and optimizer
+    /// (unknown keys, wrong shapes, incomplete moments); nothing changes then.
     public func loadState(_ tensors: [String: Tensor], stepCount: Int) throws {
+        let buffers: Set<String> = amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]
+        try table.checkState(tensors, buffers: buffers, together: buffers)
         state = [:]
         for (name, _, _) in table.entries {
             guard let m = tensors[name + ".exp_avg"], let v = tensors[name + ".exp_avg_sq"] else { continue }
-            if amsgrad && tensors[name + ".max_exp_avg_sq"] == nil {
-                throw OptimizerStateError(description: "optimizer state for \(name) lacks max_exp_avg_sq (amsgrad)")
-            }
             state[name] = (m, v, tensors[name + ".max_exp_avg_sq"])
         }
         self.stepCount = stepCount
@@ -88,7 +112,9 @@ extension Adam {
 /// `clip_grad_norm_`: factor `min(1, maxNorm / (‖g‖ + 10⁻⁶))`). Returns the clipped gradients
 /// and the norm before clipping.
 public func clippingGradients(_ gradients: [String: Tensor], maxNorm: Float) -> (gradients: [String: Tensor], norm: Float) {
-    let squared = gradients.values.reduce(Double(0)) { $0 + Double(($1 * $1).sum().scalar) }
+    let squared = gradients.values.reduce(Double(0)) { total, gradient in
+        gradient.withUnsafeScalars { g in total + g.reduce(Double(0)) { $0 + Double($1) * Double($1) } }
+    }
     let norm = Float(squared.squareRoot())
     let factor = Swift.min(1, maxNorm / (norm + 1e-6))
     guard factor < 1 else { return (gradients, norm) }

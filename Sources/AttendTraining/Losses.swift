@@ -19,15 +19,19 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int? = -
     let flat = logits.reshaped([-1, classes])
     precondition(flat.shape[0] == targets.count, "crossEntropy: \(targets.count) targets for logits \(logits.shape)")
     precondition((0...1).contains(labelSmoothing), "label smoothing must be in 0…1, got \(labelSmoothing)")
-    var oneHot = [Float](repeating: 0, count: targets.count * classes)
+    // Each row's log-probability of its target, gathered by flat index (ignored rows read class 0
+    // and are zeroed below).
+    var picked = [Int](repeating: 0, count: targets.count)
     var counted = [Float](repeating: 0, count: targets.count)
-    for (row, target) in targets.enumerated() where target != ignoreIndex {
+    for (row, target) in targets.enumerated() {
+        picked[row] = row * classes
+        guard target != ignoreIndex else { continue }
         precondition(target >= 0 && target < classes, "crossEntropy: target \(target) is outside 0..<\(classes)")
-        oneHot[row * classes + target] = 1
+        picked[row] += target
         counted[row] = 1
     }
     let logProbabilities = logSoftmax(flat, axis: -1)
-    var perExample = -(logProbabilities * Tensor(shape: [targets.count, classes], scalars: oneHot)).sum(alongAxes: [1])
+    var perExample = -logProbabilities.reshaped([-1]).indexSelect(picked)
     if labelSmoothing > 0 {
         perExample = perExample * (1 - labelSmoothing) - logProbabilities.mean(alongAxes: [1]) * labelSmoothing
     }

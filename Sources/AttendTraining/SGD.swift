@@ -27,16 +27,33 @@ public final class SGD: Optimizer {
 
     public func step(_ gradients: [String: Tensor]) {
         stepCount += 1
+        let (momentum, dampening, nesterov) = (momentum, dampening, nesterov)
         for (name, parameter, group) in table.entries {
-            guard var g = gradients[name], let theta = parameter.tensor else { continue }
+            guard let gradient = gradients[name], var theta = parameter.tensor else { continue }
+            precondition(gradient.shape == theta.shape, "SGD: gradient \(gradient.shape) for \(name) \(theta.shape)")
             let decay = group?.weightDecay ?? weightDecay
-            if decay != 0 { g = g + theta * decay }
-            if momentum != 0 {
-                let buffer = buffers[name].map { $0 * momentum + g * (1 - dampening) } ?? g
-                buffers[name] = buffer
-                g = nesterov ? g + buffer * momentum : buffer
+            let rate = learningRate * (group?.learningRateScale ?? 1)
+            // One pass over θ and the momentum buffer, in place; the first step's buffer is g.
+            let isFirst = buffers[name] == nil
+            var buffer = buffers.removeValue(forKey: name) ?? Tensor.zeros(momentum != 0 ? theta.shape : [0])
+            gradient.withUnsafeScalars { g in
+                theta.withUnsafeMutableScalars { p in
+                    buffer.withUnsafeMutableScalars { b in
+                        forEachChunk(of: p.count) { range in
+                            for i in range {
+                                var gi = g[i] + p[i] * decay
+                                if momentum != 0 {
+                                    b[i] = isFirst ? gi : b[i] * momentum + gi * (1 - dampening)
+                                    gi = nesterov ? gi + b[i] * momentum : b[i]
+                                }
+                                p[i] -= gi * rate
+                            }
+                        }
+                    }
+                }
             }
-            parameter.tensor = (theta - g * (learningRate * (group?.learningRateScale ?? 1))).detached
+            if momentum != 0 { buffers[name] = buffer }
+            parameter.tensor = theta
         }
     }
 
@@ -44,7 +61,10 @@ public final class SGD: Optimizer {
         Dictionary(uniqueKeysWithValues: buffers.map { ("\($0.key).momentum_buffer", $0.value) })
     }
 
+    /// Throws ``OptimizerStateError`` for state that does not fit this model (unknown keys,
+    /// wrong shapes); nothing changes then.
     public func loadState(_ tensors: [String: Tensor], stepCount: Int) throws {
+        try table.checkState(tensors, buffers: ["momentum_buffer"])
         buffers = [:]
         for (key, value) in tensors where key.hasSuffix(".momentum_buffer") {
             buffers[String(key.dropLast(".momentum_buffer".count))] = value
