@@ -142,12 +142,9 @@ struct TranslateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let network = Seq2SeqTransformer(sourceVocabulary: TranslationDemo.sourceTokens.count,
-                                         targetVocabulary: TranslationDemo.targetTokens.count,
-                                         modelDimension: 64, headCount: 4, encoderLayers: 2, decoderLayers: 2, feedForwardDimension: 128)
-        let optimizer = Adam(model: network)
+        let network = TranslationDemo.makeModel()
         do {
-            _ = try Checkpoint.load(from: model + "/checkpoint", model: network, optimizer: optimizer)
+            _ = try Checkpoint.loadModel(from: model + "/checkpoint", into: network)
         } catch {
             throw CLIError("no translation model in \(model): run `attend train translation --output \(model)` first (\(error))")
         }

@@ -46,19 +46,42 @@ public struct Checkpoint: Codable, Equatable, Sendable {
 
     /// Restores `model` and `optimizer` from `directory` and returns the record (step, generator).
     public static func load(from directory: String, model: Module, optimizer: any Optimizer) throws -> Checkpoint {
+        let (file, checkpoint) = try open(directory)
+        var optimizerState: [String: Tensor] = [:]
+        for name in file.tensorNames where name.hasPrefix("optimizer.") {
+            optimizerState[String(name.dropFirst(10))] = try file.tensor(named: name)
+        }
+        try restore(model, from: file, checkpoint)
+        try optimizer.loadState(optimizerState, stepCount: checkpoint.step)
+        return checkpoint
+    }
+
+    /// Restores only `model` (to run it, not to train on), and returns the record.
+    public static func loadModel(from directory: String, into model: Module) throws -> Checkpoint {
+        let (file, checkpoint) = try open(directory)
+        try restore(model, from: file, checkpoint)
+        return checkpoint
+    }
+
+    /// The tensor file and the record kept in its metadata.
+    private static func open(_ directory: String) throws -> (SafeTensorsFile, Checkpoint) {
         let file = try SafeTensorsFile(path: directory + "/" + tensorFile)
-        guard let json = file.metadata["checkpoint"],
-              let checkpoint = try? JSONDecoder().decode(Checkpoint.self, from: Data(json.utf8)) else {
+        guard let json = file.metadata["checkpoint"] else {
             throw SafeTensorsError.invalidHeader(file: file.path, reason: "no checkpoint record in the metadata")
         }
-        var modelState: [String: Tensor] = [:], optimizerState: [String: Tensor] = [:]
-        for name in file.tensorNames {
-            if name.hasPrefix("model.") { modelState[String(name.dropFirst(6))] = try file.tensor(named: name) }
-            if name.hasPrefix("optimizer.") { optimizerState[String(name.dropFirst(10))] = try file.tensor(named: name) }
+        do {
+            return (file, try JSONDecoder().decode(Checkpoint.self, from: Data(json.utf8)))
+        } catch {
+            throw SafeTensorsError.invalidHeader(file: file.path, reason: "unreadable checkpoint record (\(error))")
+        }
+    }
+
+    private static func restore(_ model: Module, from file: SafeTensorsFile, _ checkpoint: Checkpoint) throws {
+        var modelState: [String: Tensor] = [:]
+        for name in file.tensorNames where name.hasPrefix("model.") {
+            modelState[String(name.dropFirst(6))] = try file.tensor(named: name)
         }
         try model.loadStateDict(modelState, strict: true)
-        try optimizer.loadState(optimizerState, stepCount: checkpoint.step)
         model.restoreRandomStates(checkpoint.moduleGenerators)
-        return checkpoint
     }
 }

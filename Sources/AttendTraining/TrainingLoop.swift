@@ -44,7 +44,8 @@ public final class TrainingLoop<Model: Module> {
             var generator = self.generator
             let (value, gradients) = valueWithGradient(of: model) { m in loss(m, &generator) }
             self.generator = generator
-            let (clipped, norm) = clipNorm.map { clippingGradients(gradients, maxNorm: $0) } ?? (gradients, 0)
+            // Without a clip norm nothing is scaled, but the norm is still logged.
+            let (clipped, norm) = clippingGradients(gradients, maxNorm: clipNorm ?? .infinity)
             optimizer.step(clipped)
             runningLoss = runningLoss.map { 0.95 * $0 + 0.05 * value.scalar } ?? value.scalar
             board?.add(scalar: value.scalar, tag: "train/loss", step: step + 1)
@@ -67,8 +68,6 @@ public final class TrainingLoop<Model: Module> {
             .save(model: model, optimizer: optimizer, to: output + "/checkpoint")
         for (name, value) in metrics { board?.add(scalar: Float(value), tag: "eval/" + name, step: optimizer.stepCount) }
         board?.flush()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(metrics).write(to: URL(fileURLWithPath: output + "/metrics.json"), options: .atomic)
+        try writeMetrics(metrics, toFile: output + "/metrics.json")
     }
 }

@@ -60,7 +60,24 @@ struct TrainingInfrastructureTests {
         #expect(json.contains("\"step\" : 5"))
     }
 
-    @Test func savingOverwritesAtomically() throws {
+    @Test func optimizerStateThatDoesNotFitIsRejected() throws {
+        let run = Run()
+        run.train(steps: 1)
+        var state = run.optimizer.stateTensors()
+        let fresh = Run().optimizer
+        try fresh.loadState(state, stepCount: 1)                          // fits
+        state["linear1.weight.exp_avg"] = Tensor.zeros([1])                    // would broadcast silently
+        #expect(throws: OptimizerStateError.self) { try fresh.loadState(state, stepCount: 1) }
+        state = run.optimizer.stateTensors()
+        state["linear1.weight.exp_avg_sq"] = nil                               // half a moment pair
+        #expect(throws: OptimizerStateError.self) { try fresh.loadState(state, stepCount: 1) }
+        let momentum = SGD(model: run.model, learningRate: 0.1, momentum: 0.9)
+        #expect(throws: OptimizerStateError.self, "Adam's moments are no SGD momentum buffers") {
+            try momentum.loadState(run.optimizer.stateTensors(), stepCount: 1)
+        }
+    }
+
+    @Test func repeatedSavesLeaveOnlyTheLatestCheckpoint() throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let run = Run()
