@@ -42,9 +42,9 @@ public enum CrossModalDemo {
     }
 
     static func scene(_ generator: inout PhiloxGenerator) -> Scene {
-        let colorOrder = PermutationLanguageOrder.shuffled(Array(0..<4), using: &generator)
-        let shapeOrder = PermutationLanguageOrder.shuffled(Array(0..<3), using: &generator)
-        let cells = PermutationLanguageOrder.shuffled(Array(0..<9), using: &generator)
+        let colorOrder = generator.permutation(of: 4)
+        let shapeOrder = generator.permutation(of: 3)
+        let cells = generator.permutation(of: 9)
         return Scene(objects: (0..<2).map { (colorOrder[$0], shapeOrder[$0], cells[$0]) })
     }
 
@@ -58,9 +58,17 @@ public enum CrossModalDemo {
         }
     }
 
+    /// Padded word ids and lengths.
     static func ids(_ tokens: [[String]]) -> ([[Int]], [Int]) {
-        let length = tokens.map(\.count).max() ?? 0
-        return (tokens.map { $0.map { words.firstIndex(of: $0)! } + [Int](repeating: 0, count: length - $0.count) }, tokens.map(\.count))
+        DemoTraining.pad(tokens.map { $0.map { words.firstIndex(of: $0)! } })
+    }
+
+    /// The encoder both modalities use: pre-norm GELU layers, 4 heads, with a final norm.
+    static func encoder(dimension: Int, layers: Int) -> TransformerEncoder {
+        TransformerEncoder(count: layers, finalNorm: LayerNorm(dimension)) {
+            TransformerEncoderLayer(modelDimension: dimension, headCount: 4, feedForwardDimension: 2 * dimension, dropout: 0,
+                                    normFirst: true, activation: .gelu)
+        }
     }
 
     /// Token embeddings with learned positions, and a small encoder.
@@ -72,10 +80,7 @@ public enum CrossModalDemo {
             super.init()
             embedding = Embedding(count: CrossModalDemo.words.count, dimension: dimension, paddingIndex: 0)
             positions = LearnedPositionalEmbedding(maxLength: 32, dimension: dimension)
-            encoder = TransformerEncoder(count: layers, finalNorm: LayerNorm(dimension)) {
-                TransformerEncoderLayer(modelDimension: dimension, headCount: 4, feedForwardDimension: 2 * dimension, dropout: 0,
-                                        normFirst: true, activation: .gelu)
-            }
+            encoder = CrossModalDemo.encoder(dimension: dimension, layers: layers)
         }
         func embed(_ ids: [[Int]]) -> Tensor { positions(embedding(ids)) }
         func callAsFunction(_ ids: [[Int]], lengths: [Int]) -> Tensor { encoder(embed(ids), mask: .keyPadding(validLengths: lengths)) }
@@ -90,10 +95,7 @@ public enum CrossModalDemo {
             super.init()
             projection = Linear(9, dimension)
             positions = LearnedPositionalEmbedding(maxLength: 9, dimension: dimension)
-            encoder = TransformerEncoder(count: layers, finalNorm: LayerNorm(dimension)) {
-                TransformerEncoderLayer(modelDimension: dimension, headCount: 4, feedForwardDimension: 2 * dimension, dropout: 0,
-                                        normFirst: true, activation: .gelu)
-            }
+            encoder = CrossModalDemo.encoder(dimension: dimension, layers: layers)
         }
         func embed(_ patches: Tensor) -> Tensor { positions(projection(patches)) }
         func callAsFunction(_ patches: Tensor) -> Tensor { encoder(embed(patches)) }
@@ -141,10 +143,7 @@ public enum CrossModalDemo {
             case .early:
                 // Early: one sequence of text tokens and image patches, one encoder over both.
                 typeEmbedding = Embedding(count: 2, dimension: d)
-                joint = TransformerEncoder(count: 3, finalNorm: LayerNorm(d)) {
-                    TransformerEncoderLayer(modelDimension: d, headCount: 4, feedForwardDimension: 2 * d, dropout: 0,
-                                            normFirst: true, activation: .gelu)
-                }
+                joint = CrossModalDemo.encoder(dimension: d, layers: 3)
                 head = Linear(d, CrossModalDemo.answers.count)
             case .late:
                 // Late: each modality answers alone; a learned gate combines the answers.
@@ -163,14 +162,13 @@ public enum CrossModalDemo {
             let patches = Tensor(shape: [scenes.count, 9, 9], scalars: scenes.flatMap(\.patches))
             switch fusion {
             case .early:
+                // Patches first, then the words: each row's padding comes last, so one key-padding
+                // length masks it in attention and keeps it out of the mean.
                 let t = text.embed(ids) + typeEmbedding!([0]).reshaped([1, 1, -1])
                 let v = image.embed(patches) + typeEmbedding!([1]).reshaped([1, 1, -1])
-                let joined = Tensor.concatenate([t, v], axis: 1)
-                let valid = lengths.map { $0 }                                    // text padding sits before the patches
-                let mask = AttentionMask.boolean(Tensor(shape: [ids.count, 1, 1, ids[0].count + 9], scalars: valid.flatMap { n in
-                    (0..<ids[0].count).map { $0 < n ? 1 : 0 } + [Float](repeating: 1, count: 9)
-                }))
-                return head!(joint!(joined, mask: mask).mean(alongAxes: [1]))
+                let valid = lengths.map { $0 + 9 }
+                let joined = joint!(Tensor.concatenate([v, t], axis: 1), mask: .keyPadding(validLengths: valid))
+                return head!(HybridFusion.meanPool(joined, lengths: valid))
             case .late:
                 let pooledText = HybridFusion.meanPool(text(ids, lengths: lengths), lengths: lengths)
                 let pooledImage = image(patches).mean(alongAxes: [1])
@@ -200,10 +198,8 @@ public enum CrossModalDemo {
 
         Initialization.seed(settings.seed)
         let retrieval = RetrievalModel()
-        let retrievalLoop = try TrainingLoop(model: retrieval, optimizer: Adam.adamW(model: retrieval, learningRate: 2e-3),
-                                             schedule: .warmupCosine(base: 2e-3, warmup: 100, total: settings.retrievalSteps),
-                                             totalSteps: settings.retrievalSteps, seed: settings.seed,
-                                             output: output.map { $0 + "/retrieval" }, label: "retrieval")
+        let retrievalLoop = try DemoTraining.loop(retrieval, weightDecay: 0.01, steps: settings.retrievalSteps, seed: settings.seed,
+                                                  output: output.map { $0 + "/retrieval" }, label: "retrieval")
         retrievalLoop.run(showingProgress: showingProgress) { model, generator in
             let scenes = (0..<settings.batchSize).map { _ in scene(&generator) }
             let (t, v) = model.embeddings(captions: scenes.map(\.caption), scenes: scenes)
@@ -218,10 +214,8 @@ public enum CrossModalDemo {
         for fusion in fusions {
             Initialization.seed(settings.seed)
             let model = QuestionAnsweringModel(fusion)
-            let loop = try TrainingLoop(model: model, optimizer: Adam.adamW(model: model, learningRate: 2e-3),
-                                        schedule: .warmupCosine(base: 2e-3, warmup: 100, total: settings.questionSteps),
-                                        totalSteps: settings.questionSteps, seed: settings.seed,
-                                        output: output.map { $0 + "/qa-" + fusion.rawValue }, label: "qa-\(fusion.rawValue)")
+            let loop = try DemoTraining.loop(model, weightDecay: 0.01, steps: settings.questionSteps, seed: settings.seed,
+                                             output: output.map { $0 + "/qa-" + fusion.rawValue }, label: "qa-\(fusion.rawValue)")
             loop.run(showingProgress: showingProgress) { model, generator in
                 let scenes = (0..<settings.batchSize).map { _ in scene(&generator) }
                 let qa = scenes.map { question($0, &generator) }
@@ -232,11 +226,7 @@ public enum CrossModalDemo {
             metrics["qa_accuracy_\(fusion.rawValue)"] = accuracy
             try loop.finish(metrics: ["accuracy": accuracy])
         }
-        if let output {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(metrics).write(to: URL(fileURLWithPath: output + "/metrics.json"), options: .atomic)
-        }
+        if let output { try writeMetrics(metrics, toFile: output + "/metrics.json") }
         return metrics
     }
 }

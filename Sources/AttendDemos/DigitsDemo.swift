@@ -7,18 +7,28 @@ import Foundation
 /// Demo 2: a Vision Transformer classifying the UCI 8×8 handwritten digits (1,797 images,
 /// shipped in the package), trained from scratch on 80% and tested on the held-out 20%.
 public enum DigitsDemo {
-    /// The digits: `[N, 1, 8, 8]` images scaled to 0…1, and labels.
+    /// Why the bundled digits could not be read.
+    public struct DatasetError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The digits: `[N, 1, 8, 8]` images scaled to 0…1, and labels. Each line of `digits.csv` is
+    /// a label 0…9 and 64 pixels 0…16; any other line is an error naming it.
     public static func dataset() throws -> (images: Tensor, labels: [Int]) {
-        guard let url = Bundle.module.url(forResource: "digits", withExtension: "csv"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: "digits.csv"])
+        guard let url = Bundle.module.url(forResource: "digits", withExtension: "csv") else {
+            throw DatasetError(description: "digits.csv is missing from the AttendDemos bundle")
         }
+        let text = try String(contentsOf: url, encoding: .utf8)
         var pixels: [Float] = [], labels: [Int] = []
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let values = line.split(separator: ",").compactMap { Int($0) }
-            guard values.count == 65 else { continue }
-            labels.append(values[0])
-            pixels += values.dropFirst().map { Float($0) / 16 }
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.isEmpty && !line.hasPrefix("#") {
+            let values = line.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == 65, let label = values[0], (0...9).contains(label),
+                  values.dropFirst().allSatisfy({ $0.map { (0...16).contains($0) } ?? false }) else {
+                throw DatasetError(description: "digits.csv line \(number + 1) is not a label 0…9 and 64 pixels 0…16")
+            }
+            labels.append(label)
+            pixels += values.dropFirst().map { Float($0!) / 16 }
         }
         return (Tensor(shape: [labels.count, 1, 8, 8], scalars: pixels), labels)
     }
@@ -39,14 +49,12 @@ public enum DigitsDemo {
         let (images, labels) = try dataset()
         Initialization.seed(settings.seed)
         var split = PhiloxGenerator(seed: settings.seed &+ 2000)
-        let order = PermutationLanguageOrder.shuffled(Array(0..<labels.count), using: &split)
+        let order = split.permutation(of: labels.count)
         let testCount = labels.count / 5
         let (testIndices, trainIndices) = (Array(order.prefix(testCount)), Array(order.dropFirst(testCount)))
         let model = VisionTransformerClassifier(configuration: configuration)
-        let optimizer = Adam.adamW(model: model, learningRate: 2e-3, weightDecay: 0.05, groups: [.noDecayOnBiasesAndNorms])
-        let loop = try TrainingLoop(model: model, optimizer: optimizer,
-                                    schedule: .warmupCosine(base: 2e-3, warmup: 100, total: settings.steps),
-                                    totalSteps: settings.steps, seed: settings.seed, output: output, label: "digits")
+        let loop = try DemoTraining.loop(model, weightDecay: 0.05, steps: settings.steps, seed: settings.seed, output: output,
+                                         label: "digits")
         loop.run(showingProgress: showingProgress) { model, generator in
             let batch = (0..<settings.batchSize).map { _ in trainIndices[Int(generator.next() % UInt64(trainIndices.count))] }
             let shifted = augment(images.indexSelect(batch), using: &generator)
@@ -93,7 +101,8 @@ public enum DigitsDemo {
     /// Shifts each image by up to one pixel in each direction (zeros enter at the edges).
     static func augment(_ images: Tensor, using generator: inout PhiloxGenerator) -> Tensor {
         let count = images.shape[0]
-        var values = images.scalars, shifted = [Float](repeating: 0, count: values.count)
+        let values = images.scalars
+        var shifted = [Float](repeating: 0, count: values.count)
         for n in 0..<count {
             let dx = Int(generator.next() % 3) - 1, dy = Int(generator.next() % 3) - 1
             for y in 0..<8 {
@@ -103,7 +112,6 @@ public enum DigitsDemo {
                 }
             }
         }
-        values = shifted
-        return Tensor(shape: images.shape, scalars: values)
+        return Tensor(shape: images.shape, scalars: shifted)
     }
 }

@@ -68,11 +68,8 @@ public enum PermutationLanguageModelDemo {
         for (name, permuted) in [("permutation_lm", true), ("causal_lm", false)] {
             Initialization.seed(settings.seed)
             let model = makeModel()
-            let optimizer = Adam.adamW(model: model, learningRate: 2e-3, weightDecay: 0.01, groups: [.noDecayOnBiasesAndNorms])
-            let loop = try TrainingLoop(model: model, optimizer: optimizer,
-                                        schedule: .warmupCosine(base: 2e-3, warmup: 100, total: settings.steps),
-                                        totalSteps: settings.steps, seed: settings.seed,
-                                        output: output.map { $0 + "/" + name }, label: name)
+            let loop = try DemoTraining.loop(model, weightDecay: 0.01, steps: settings.steps, seed: settings.seed,
+                                             output: output.map { $0 + "/" + name }, label: name)
             loop.run(showingProgress: showingProgress) { model, generator in
                 let sentences = (0..<settings.batchSize).map { _ in sentence(&generator) }
                 let orders = sentences.map { _ in
@@ -96,11 +93,7 @@ public enum PermutationLanguageModelDemo {
         }
         // The best any model can do: a content token is uniform over 20 unless its mirror is visible.
         metrics["uniform_token_loss"] = Foundation.log(20)
-        if let output {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(metrics).write(to: URL(fileURLWithPath: output + "/metrics.json"), options: .atomic)
-        }
+        if let output { try writeMetrics(metrics, toFile: output + "/metrics.json") }
         return metrics
     }
 }

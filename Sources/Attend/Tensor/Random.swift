@@ -92,4 +92,12 @@ extension RandomNumberGenerator {
     public mutating func nextUnitFloat() -> Float {
         Float(next() >> 40) * 0x1p-24
     }
+
+    /// A random ordering of `0..<count` (Fisher–Yates, swapping position `i` with `next() % (i + 1)`
+    /// from the end), the same for the same generator state on every platform.
+    public mutating func permutation(of count: Int) -> [Int] {
+        var order = Array(0..<count)
+        for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return order
+    }
 }

@@ -184,11 +184,7 @@ public final class XLNetLMHeadModel: Module {
 public enum PermutationLanguageModeling {
     /// A random order of `0..<length` (Fisher–Yates) from the generator.
     public static func factorizationOrder(length: Int, using generator: inout PhiloxGenerator) -> [Int] {
-        var order = Array(0..<length)
-        for i in stride(from: length - 1, to: 0, by: -1) {
-            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
-        }
-        return order
+        generator.permutation(of: length)
     }
 
     /// `[L, L]` in XLNet's polarity: 1 where token `i` may **not** attend to `j`, i.e. where `j`
