@@ -181,7 +181,7 @@ public enum CrossModalDemo {
 
     public struct Settings: Sendable {
         public var retrievalSteps = 3000
-        public var questionSteps = 1500
+        public var questionSteps = 2500
         public var batchSize = 64
         public var seed: UInt64 = 1
         public init() {}

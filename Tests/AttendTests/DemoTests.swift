@@ -63,10 +63,17 @@ struct DemoTests {
     @Test func crossModalFusionsCompare() throws {
         var settings = CrossModalDemo.Settings()
         (settings.retrievalSteps, settings.questionSteps) = (1000, 1000)
-        let m = try CrossModalDemo.run(settings, fusions: [.early, .late], output: nil, showingProgress: false)
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let m = try CrossModalDemo.run(settings, output: directory, showingProgress: false)
         #expect(m["retrieval_recall_at_1"]! >= 0.5, "recall@1 \(m["retrieval_recall_at_1"]!)")
         #expect(m["qa_accuracy_early"]! >= 0.7, "early fusion \(m["qa_accuracy_early"]!)")
+        #expect(m["qa_accuracy_hybrid"]! >= 0.7, "hybrid fusion \(m["qa_accuracy_hybrid"]!)")
         // Late fusion cannot tie a question's words to the right object: it stays far behind.
         #expect(m["qa_accuracy_early"]! > m["qa_accuracy_late"]! + 0.2)
+        #expect(m["qa_accuracy_hybrid"]! > m["qa_accuracy_late"]! + 0.2)
+        for run in ["retrieval", "qa-early", "qa-late", "qa-hybrid"] { try Self.expectRunFiles(directory + "/" + run) }
+        let saved = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/metrics.json")))
+        #expect(saved == m)
     }
 }
