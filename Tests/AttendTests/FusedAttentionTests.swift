@@ -91,6 +91,32 @@ struct FusedAttentionTests {
     }
 
     @Test(arguments: [AttentionKernel.fused, .reference])
+    func booleanRightPaddingEqualsTheSameMaskAsABias(kernel: AttentionKernel) {
+        // A [B, 1, 1, Lk] boolean mask that allows a prefix of the keys is read as key padding
+        // (tiles skipped); the same mask as an additive −∞ bias takes the dense path. Row 2 allows
+        // no key at all.
+        var generator = PhiloxGenerator(seed: 11)
+        let lengths = [300, 7, 0]
+        let q = Tensor.normal([3, 2, 140, 16], using: &generator)
+        let k = Tensor.normal([3, 2, 300, 16], using: &generator)
+        let v = Tensor.normal([3, 2, 300, 8], using: &generator)
+        let allowed = Tensor(shape: [3, 1, 1, 300], scalars: lengths.flatMap { n in (0..<300).map { $0 < n ? 1 : 0 } })
+        let bias = Tensor(shape: [3, 1, 1, 300], scalars: allowed.scalars.map { $0 == 1 ? 0 : -.infinity })
+        func run(_ mask: AttentionMask) -> [Tensor] {
+            let (value, gradients) = valueWithGradient(at: [q, k, v]) { x in
+                let y = scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: mask, kernel: kernel)
+                return (y * y).sum()
+            }
+            return [scaledDotProductAttention(query: q, key: k, value: v, mask: mask, kernel: kernel), value] + gradients
+        }
+        let (structural, dense) = (run(.boolean(allowed)), run(.additive(bias)))
+        for (index, name) in ["output", "loss", "dq", "dk", "dv"].enumerated() {
+            expectClose(structural[index], dense[index], tolerance: 1e-5, "right padding \(name)")
+        }
+        #expect(structural[0].sliced(axis: 0, 2..<3).scalars.allSatisfy { $0 == 0 }, "no allowed key: zeros")
+    }
+
+    @Test(arguments: [AttentionKernel.fused, .reference])
     func aNaNQueryMakesItsRowNaN(kernel: AttentionKernel) {
         // NaN where nothing masks it is a real upstream problem: it must show, not turn into zeros.
         var generator = PhiloxGenerator(seed: 10)

@@ -46,6 +46,12 @@ struct ResolvedAttentionMask: Sendable {
             validLengths = validLengths.map { zip($0, lengths).map { Swift.min($0, $1) } } ?? lengths
         case .boolean(let allowed):
             checkBroadcastable(allowed, "boolean")
+            if let lengths = prefixLengths(allowed) {
+                // Right padding as a dense mask (PyTorch's key_padding_mask): the same interval
+                // constraint as .keyPadding, so masked tiles are skipped instead of added to.
+                add(.keyPadding(validLengths: lengths))
+                return
+            }
             let term = Tensor.where(allowed.detached, Tensor(0), Tensor(-.infinity))
             bias = bias.map { $0 + term } ?? term
         case .additive(let term):
@@ -54,6 +60,22 @@ struct ResolvedAttentionMask: Sendable {
         case .all(let masks):
             for mask in masks { add(mask) }
         }
+    }
+
+    /// Per batch entry, the number of allowed keys when `allowed` varies only along the batch and
+    /// key axes (`[B or 1, 1, 1, Lk]`) and each row allows a prefix of the keys; else nil.
+    private func prefixLengths(_ allowed: Tensor) -> [Int]? {
+        let shape = [Int](repeating: 1, count: 4 - allowed.rank) + allowed.shape
+        guard shape[1] == 1 && shape[2] == 1 && shape[3] == keyLength && keyLength > 0 else { return nil }
+        let values = allowed.scalars
+        var lengths: [Int] = []
+        for row in 0..<shape[0] {
+            let keys = values[(row * keyLength)..<((row + 1) * keyLength)]
+            let length = keys.prefix { $0 != 0 }.count
+            guard keys.dropFirst(length).allSatisfy({ $0 == 0 }) else { return nil }
+            lengths.append(length)
+        }
+        return shape[0] == batch ? lengths : [Int](repeating: lengths[0], count: batch)
     }
 
     private mutating func constrainUpper(_ offset: Int) {
