@@ -71,6 +71,8 @@ golden["schedules"] = {
     "cosine": rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01)),
     "warmupCosine": rates(lambda o: get_cosine_schedule_with_warmup(o, num_warmup_steps=3, num_training_steps=10)),
     "warmupLinear": rates(lambda o: get_linear_schedule_with_warmup(o, num_warmup_steps=3, num_training_steps=10)),
+    # No library ships the Transformer's schedule itself: this is eq. (3) of "Attention Is All You
+    # Need", lrate = factor · d^-0.5 · min(step^-0.5, step · warmup^-1.5), step counted from 1.
     "inverseSquareRoot": [2.0 * 16 ** -0.5 * min((s + 1) ** -0.5, (s + 1) * 4 ** -1.5) for s in range(12)],
 }
 

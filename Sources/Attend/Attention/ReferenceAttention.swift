@@ -18,10 +18,11 @@ enum ReferenceAttention {
     static func scores(query: Tensor, key: Tensor, shapes s: AttentionShapes) -> Tensor {
         let (b, h, g, hkv) = (s.batch, s.heads, s.groupSize, s.keyValueHeads)
         let groupedQuery = query.reshaped([b, hkv, g, s.queryLength, s.headDimension])
-        let groupedKey = finiteValues(key).unsqueezed(axis: 2)                           // [B, Hkv, 1, Lk, D]
+        let cleanKey = finiteValues(key)
+        let groupedKey = (cleanKey ?? key).unsqueezed(axis: 2)                           // [B, Hkv, 1, Lk, D]
         var scores = (matmul(groupedQuery, groupedKey.transposed()) * s.scale)
             .reshaped([b, h, s.queryLength, s.keyLength])                                 // [B, H, Lq, Lk]
-        if !isFinite(key) {
+        if cleanKey != nil {
             // Values from the raw keys (NaN where a non-finite key is attended), gradients through
             // the cleaned ones, so a masked NaN key cannot reach dQ as 0·NaN.
             let raw = (matmul(groupedQuery.detached, key.detached.unsqueezed(axis: 2).transposed()) * s.scale)
@@ -48,8 +49,10 @@ enum ReferenceAttention {
     /// `weights · V` per head, `[B, H, Lq, Dv]`, with masked non-finite values kept out.
     static func weightedValues(weights: Tensor, value: Tensor, shapes s: AttentionShapes) -> Tensor {
         let groupedWeights = weights.reshaped([s.batch, s.keyValueHeads, s.groupSize * s.queryLength, s.keyLength])
-        let output = matmul(groupedWeights, finiteValues(value))                          // [B, Hkv, G·Lq, Dv]
+        let cleanValue = finiteValues(value)
+        let output = matmul(groupedWeights, cleanValue ?? value)                          // [B, Hkv, G·Lq, Dv]
             .reshaped([s.batch, s.heads, s.queryLength, s.valueDimension])
+        guard cleanValue != nil else { return output }
         return addNonFiniteContributions(output, weights: weights, value: value, shapes: s)
     }
 
@@ -62,10 +65,10 @@ enum ReferenceAttention {
         }
     }
 
-    /// `value` with its non-finite entries replaced by 0 (the same tensor when all are finite),
-    /// so that a zero weight times a NaN value at a masked key cannot poison the product.
-    static func finiteValues(_ value: Tensor) -> Tensor {
-        guard !isFinite(value) else { return value }
+    /// `value` with its non-finite entries replaced by 0, so that a zero weight times a NaN value
+    /// at a masked key cannot poison the product; nil when every entry is finite already.
+    static func finiteValues(_ value: Tensor) -> Tensor? {
+        guard !isFinite(value) else { return nil }
         let finite = ElementwiseKernels.map(value.detached) { $0.isFinite ? 1 : 0 }
         return Tensor.where(finite, value, Tensor(0))
     }
@@ -75,7 +78,6 @@ enum ReferenceAttention {
     static func addNonFiniteContributions(
         _ output: Tensor, weights: Tensor, value: Tensor, shapes s: AttentionShapes
     ) -> Tensor {
-        guard !isFinite(value) else { return output }
         let values = value.scalars
         let w = weights.scalars
         var result = output.scalars
