@@ -94,22 +94,8 @@ struct TrainingInfrastructureTests {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
     }
 
-    static let python: String? = {
-        let candidates = [ProcessInfo.processInfo.environment["ATTEND_TEST_PYTHON"], "python3"].compactMap { $0 }
-        for candidate in candidates {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [candidate, "-c", "import tensorboard"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            if (try? process.run()) != nil {
-                process.waitUntilExit()
-                if process.terminationStatus == 0 { return candidate }
-            }
-        }
-        return nil
-    }()
-    static let tensorboardRequired = ProcessInfo.processInfo.environment["ATTEND_REQUIRE_TENSORBOARD"] == "1"
+    static let python = TestPython.interpreter(importing: "tensorboard")
+    static let tensorboardRequired = TestPython.isRequired("ATTEND_REQUIRE_TENSORBOARD")
 
     /// The event file opens with TensorBoard's own reader (`scripts/read_tensorboard_events.py`).
     @Test(.enabled(if: python != nil || tensorboardRequired))
@@ -125,16 +111,8 @@ struct TrainingInfrastructureTests {
         writer.flush()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/read_tensorboard_events.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, writer.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, data) = try TestPython.run(python, [script, writer.path])
+        #expect(status == 0)
         struct Scalar: Decodable { let step: Int; let tag: String; let value: Float; let version: String }
         let scalars = try JSONDecoder().decode([Scalar].self, from: data)
         #expect(scalars.contains { $0.version == "brain.Event:2" })

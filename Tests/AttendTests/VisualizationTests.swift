@@ -29,6 +29,38 @@ struct VisualizationTests {
         #expect(ColorMap.viridis.color(0) == RGB(68, 1, 84) && ColorMap.viridis.color(1) == RGB(253, 231, 37))
     }
 
+    static let pillow = TestPython.interpreter(importing: "PIL")
+
+    /// Our encoder read by an outside decoder (Pillow), pixel for pixel: the round trip above
+    /// alone could hide a bug shared by our encoder and decoder.
+    @Test(.enabled(if: pillow != nil || TestPython.isRequired("ATTEND_REQUIRE_PILLOW")))
+    func pillowReadsOurPNGs() throws {
+        let python = try #require(Self.pillow, "ATTEND_REQUIRE_PILLOW=1 but no Python with Pillow (set ATTEND_TEST_PYTHON)")
+        let image = Heatmap.image(Self.matrix, rows: ["a", "b"], columns: ["x", "y"], title: "test", cellSize: 20)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attend-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try PNG.encode(image).write(to: URL(fileURLWithPath: path))
+        let script = """
+            import json, sys
+            from PIL import Image
+            im = Image.open(sys.argv[1]); im.load()
+            print(json.dumps({"mode": im.mode, "size": im.size, "pixels": [list(p) for p in im.convert("RGB").getdata()]}))
+            """
+        let (status, output) = try TestPython.run(python, ["-c", script, path])
+        try #require(status == 0, "Pillow could not open the PNG")
+        struct Decoded: Decodable { let mode: String; let size: [Int]; let pixels: [[Int]] }
+        let decoded = try JSONDecoder().decode(Decoded.self, from: output)
+        #expect(decoded.mode == "RGB" && decoded.size == [image.width, image.height])
+        var mismatches = 0
+        for y in 0..<image.height {
+            for x in 0..<image.width {
+                let c = image[x, y], p = decoded.pixels[y * image.width + x]
+                if p != [Int(c.red), Int(c.green), Int(c.blue)] { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0, "\(mismatches) pixels differ")
+    }
+
     @Test func pngDecoderRejectsCorruption() {
         var data = PNG.encode(RGBImage(width: 3, height: 2))
         data[data.count - 20] ^= 0xFF                             // inside IDAT: CRC no longer matches
@@ -36,11 +68,22 @@ struct VisualizationTests {
         #expect(throws: PNGError.self) { try PNG.decode(Data([1, 2, 3])) }
     }
 
-    @Test func labelsAreLegibleUpTo128Tokens() {
+    @Test func labelsAreLegibleUpTo128Tokens() throws {
         let tokens = (0..<128).map { "tok\($0)" }
-        let image = Heatmap.image([Float](repeating: 0.5, count: 128 * 128), rows: tokens, columns: tokens, title: "big")
-        #expect(image.width >= 128 * BitmapFont.mono.glyphHeight)          // one text line per row and column
-        #expect(image.height >= 128 * BitmapFont.mono.glyphHeight)
+        let image = Heatmap.image([Float](repeating: 1, count: 128 * 128), rows: tokens, columns: tokens, title: "big")
+        // Find the grid (every cell has the top colour of the scale) and its cell size.
+        let cellColor = ColorMap.viridis.color(1), background = image[0, 0]
+        var origin: (x: Int, y: Int)?
+        search: for y in 0..<image.height { for x in 0..<image.width where image[x, y] == cellColor { origin = (x, y); break search } }
+        let (gx, gy) = try #require(origin)
+        let gridWidth = (gx..<image.width).prefix { image[$0, gy] == cellColor }.count
+        let cell = gridWidth / 128
+        #expect(gridWidth == 128 * cell && cell >= BitmapFont.mono.glyphHeight, "cells of \(cell) px hold a text line")
+        // Every row's band left of the grid has its label drawn in it.
+        let unlabelled = (0..<128).filter { row in
+            !((gy + row * cell)..<(gy + (row + 1) * cell)).contains { y in (0..<gx).contains { x in image[x, y] != background } }
+        }
+        #expect(unlabelled.isEmpty, "rows without a label: \(unlabelled)")
     }
 
     final class SVGCounter: NSObject, XMLParserDelegate {
@@ -82,9 +125,9 @@ struct VisualizationTests {
         .first { FileManager.default.isExecutableFile(atPath: $0) }
     static let chromiumRequired = ProcessInfo.processInfo.environment["ATTEND_REQUIRE_CHROMIUM"] == "1"
 
-    static func runChromium(_ arguments: [String]) throws -> String {
+    static func runChromium(_ chromium: String, _ arguments: [String]) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium!)
+        process.executableURL = URL(fileURLWithPath: chromium)
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] + arguments
         let output = Pipe()
         process.standardOutput = output
@@ -99,7 +142,7 @@ struct VisualizationTests {
     /// the drawn lines, a thumbnail enlarges, and a screenshot is not blank.
     @Test(.enabled(if: chromium != nil || chromiumRequired))
     func htmlRendersAndRespondsInChromium() throws {
-        #expect(Self.chromium != nil, "ATTEND_REQUIRE_CHROMIUM=1 but no chromium found")
+        let chromium = try #require(Self.chromium, "ATTEND_REQUIRE_CHROMIUM=1 but no chromium found")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("attend-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -108,7 +151,7 @@ struct VisualizationTests {
         #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script src"))
         try html.write(to: page, atomically: true, encoding: .utf8)
 
-        let dom = try Self.runChromium(["--dump-dom", page.absoluteString + "#selftest"])
+        let dom = try Self.runChromium(chromium, ["--dump-dom", page.absoluteString + "#selftest"])
         let json = try #require(dom.range(of: "id=\"attend-selftest\"").flatMap { range -> Substring? in
             let rest = dom[range.upperBound...]
             guard let open = rest.firstIndex(of: ">"), let close = rest.range(of: "</pre>") else { return nil }
@@ -126,7 +169,7 @@ struct VisualizationTests {
         #expect(result.focused == 1 && result.linesAfterHover == result.lines && result.modalOpen)
 
         let screenshot = directory.appendingPathComponent("shot.png")
-        _ = try Self.runChromium(["--screenshot=\(screenshot.path)", "--window-size=1000,700", page.absoluteString])
+        _ = try Self.runChromium(chromium, ["--screenshot=\(screenshot.path)", "--window-size=1000,700", page.absoluteString])
         let image = try PNG.decode(Data(contentsOf: screenshot))
         var colors = Set<UInt32>()
         for y in stride(from: 0, to: image.height, by: 4) {
