@@ -1,24 +1,13 @@
 import Foundation
 
-/// Wall-clock timing: a warm-up call, then repeated calls until `budget` seconds have passed
-/// (at least `minimumRuns`), reporting the median and the fastest run in seconds.
+/// Wall-clock timing: a warm-up call, then repeated calls until `budget` seconds have been spent
+/// in them (at least `minimumRuns`), reporting the median and the fastest run in seconds.
 struct Timing {
     let median: Double
     let fastest: Double
 
     static func measure(budget: Double = 0.5, minimumRuns: Int = 3, _ body: () -> Void) -> Timing {
-        body()
-        var samples: [Double] = []
-        let start = DispatchTime.now().uptimeNanoseconds
-        while samples.count < minimumRuns
-            || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < budget {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            if samples.count >= 1000 { break }
-        }
-        samples.sort()
-        return Timing(median: samples[samples.count / 2], fastest: samples[0])
+        measureWithSetup(budget: budget, minimumRuns: minimumRuns, setup: {}, body)
     }
 
     /// Like ``measure(budget:minimumRuns:_:)``, running `setup` untimed before every run.

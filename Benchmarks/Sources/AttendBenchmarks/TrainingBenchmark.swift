@@ -34,7 +34,6 @@ struct TrainingBenchmark: ParsableCommand {
             optimizer.step(gradients)
         }
         model.train()
-        step()                                                             // warm-up
         let timing = Timing.measure(budget: 0, minimumRuns: steps) { step() }
         let rate = 1 / timing.median
         if json {
