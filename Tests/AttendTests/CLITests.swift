@@ -14,19 +14,10 @@ struct CLITests {
 
     /// Runs `attend arguments…` with `ATTEND_HOME` set; returns exit status, stdout and stderr.
     static func run(_ arguments: [String], home: String? = nil) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         if let home { environment["ATTEND_HOME"] = home }
-        process.environment = environment
-        let (output, error) = (Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let result = try runSubprocess(binary, arguments, environment: environment)
+        return (result.status, String(decoding: result.output, as: UTF8.self), String(decoding: result.error, as: UTF8.self))
     }
 
     static func run(_ arguments: String..., home: String? = nil) throws -> (status: Int32, output: String, error: String) {
@@ -80,16 +71,9 @@ struct CLITests {
 
     @Test func invalidUTF8IsRefused() throws {
         // Foundation's Process only takes Strings, so let the shell build the invalid argument.
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "exec \"$0\" tokenize \"$(printf 'h\\377\\376i')\"", Self.binary]
-        let error = Pipe()
-        shell.standardError = error
-        shell.standardOutput = FileHandle.nullDevice
-        try shell.run()
-        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        shell.waitUntilExit()
-        #expect(shell.terminationStatus != 0 && message.contains("not valid UTF-8"), "\(message)")
+        let shell = try runSubprocess("/bin/sh", ["-c", "exec \"$0\" tokenize \"$(printf 'h\\377\\376i')\"", Self.binary])
+        let message = String(decoding: shell.error, as: UTF8.self)
+        #expect(shell.status != 0 && message.contains("not valid UTF-8"), "\(message)")
         let home = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: home) }
         let corpus = home + "/corpus.txt"

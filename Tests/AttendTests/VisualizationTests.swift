@@ -126,16 +126,8 @@ struct VisualizationTests {
     static let chromiumRequired = ProcessInfo.processInfo.environment["ATTEND_REQUIRE_CHROMIUM"] == "1"
 
     static func runChromium(_ chromium: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let result = try runSubprocess(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] + arguments)
+        return String(decoding: result.output, as: UTF8.self)
     }
 
     /// Headless Chromium opens the page as a person would: it renders, hovering a token changes

@@ -11,16 +11,8 @@ enum TestPython {
 
     /// Runs `python arguments…` and returns its exit status and standard output.
     static func run(_ python: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
+        let result = try runSubprocess(python, arguments)
+        return (result.status, result.output)
     }
 
     static func isRequired(_ flag: String) -> Bool { ProcessInfo.processInfo.environment[flag] == "1" }
