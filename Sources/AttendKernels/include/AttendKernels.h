@@ -1,0 +1,127 @@
+// AttendKernels: Attend's hot loops in C, one variant per instruction set, chosen at run time.
+//
+// Swift compiles for baseline x86-64 (SSE2) and a package may not pass target flags, so every
+// kernel here exists three times side by side in its family's file — AVX-512 (F, VL, BW, DQ),
+// AVX2 + FMA, portable C — each compiled with a per-function `target` attribute. At start a
+// dispatch table is picked from CPU feature bits (never CPU names); `ATTEND_ISA=avx512|avx2|
+// portable` forces a lower path, never a higher one than the CPU has. The portable variant is
+// the oracle the others are tested against, and the only one built on other architectures.
+//
+// Conventions: `n` counts floats; input and output may be the same buffer where a kernel says
+// so; NULL `gamma`/`beta` mean 1 and 0. Every kernel is single-threaded: Attend's thread pool
+// splits the work and calls a kernel per chunk.
+#ifndef ATTEND_KERNELS_H
+#define ATTEND_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set paths, lowest first.
+typedef enum attend_isa {
+    ATTEND_ISA_PORTABLE = 0,
+    ATTEND_ISA_AVX2 = 1,     // AVX2 + FMA (256-bit)
+    ATTEND_ISA_AVX512 = 2,   // AVX-512 F, VL, BW, DQ (512-bit)
+} attend_isa;
+
+/// One implementation of every kernel, for one instruction set.
+typedef struct attend_kernel_table {
+    attend_isa isa;
+
+    // --- Exponentials and reductions (exp.c, reduction.c) ---------------------------------
+    /// y = eˣ over the full float range, ≤ 2 ulp: eˣ(−∞) = 0, eˣ(+∞) = +∞, NaN stays NaN,
+    /// subnormal results kept. In place allowed.
+    void (*_Nonnull exp)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    /// y = e^(x − shift) for arguments ≤ 0 (a softmax row minus its maximum), relative error
+    /// < 4·10⁻⁷; arguments below −87.3 (and −∞) give exactly 0; NaN arguments give NaN; a NaN
+    /// shift fills y with NaN. Returns Σ y (accumulated so that long rows stay accurate).
+    /// In place allowed.
+    float (*_Nonnull exp_shifted_sum)(const float *_Nonnull x, float *_Nonnull y, size_t n, float shift);
+    /// The largest element; NaN if any element is NaN; −∞ when n = 0.
+    float (*_Nonnull max)(const float *_Nonnull x, size_t n);
+    /// Σ x, float lanes summed into a double every 1,024 elements.
+    double (*_Nonnull sum)(const float *_Nonnull x, size_t n);
+
+    // --- Softmax rows (softmax.c) ----------------------------------------------------------
+    /// y = softmax(x) of one row: e^(x − max) / Σ. A row of −∞ gives zeros; a row holding NaN
+    /// (or +∞, whose x − max is NaN) gives NaN. In place allowed.
+    void (*_Nonnull softmax)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    /// y = x − max − log Σ e^(x − max). A row of −∞ stays −∞; NaN as softmax. In place allowed.
+    void (*_Nonnull log_softmax)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    /// One row of one key tile of fused attention (FlashAttention's online softmax):
+    ///   m′ = max(m, max s)   (NaN if m or any s is NaN)
+    ///   if m′ = −∞: s = 0, nothing else changes (every key so far is masked)
+    ///   s = e^(s − m′);  c = (m = −∞) ? 1 : e^(m − m′);  ℓ = ℓ·c + Σ s;  o ·= c (skipped when c = 1);  m = m′
+    /// `scores` (n floats) is overwritten with the unnormalized weights; `output` holds
+    /// `output_n` floats (the row of O).
+    void (*_Nonnull online_softmax_step)(float *_Nonnull scores, size_t n, float *_Nonnull running_max,
+                                         float *_Nonnull running_sum, float *_Nonnull output, size_t output_n);
+
+    // --- Activations (activation.c): forward y = f(x); backward dx = g · f′(x) --------------
+    /// GELU, x·Φ(x) = ½x(1 + erf(x/√2)), erf within 1.5·10⁻⁷ absolute (A&S 7.1.26, as PyTorch's
+    /// vectorized kernels).
+    void (*_Nonnull gelu)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    void (*_Nonnull gelu_backward)(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dx, size_t n);
+    /// GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    void (*_Nonnull gelu_tanh)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    void (*_Nonnull gelu_tanh_backward)(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dx, size_t n);
+    /// SiLU (swish), x·σ(x).
+    void (*_Nonnull silu)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    void (*_Nonnull silu_backward)(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dx, size_t n);
+    /// σ(x) = 1/(1 + e⁻ˣ), without overflow on either side.
+    void (*_Nonnull sigmoid)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+    /// tanh(x), within 2·10⁻⁷ absolute and a few ulp relative; ±1 for large |x|, odd.
+    void (*_Nonnull tanh)(const float *_Nonnull x, float *_Nonnull y, size_t n);
+
+    // --- Normalization rows (normalization.c), `rows` rows of `n` features, contiguous ------
+    /// LayerNorm: μ, σ² (population) per row; r = 1/√(σ² + ε); x̂ = (x − μ)·r; y = x̂·γ + β.
+    /// Writes y, x̂ (`normalized`, may be NULL when not needed) and r per row
+    /// (`inverse_deviation`, may be NULL). Mean and variance in two passes with double totals.
+    void (*_Nonnull layer_norm)(const float *_Nonnull x, const float *_Nullable gamma, const float *_Nullable beta,
+                                float epsilon, size_t rows, size_t n, float *_Nonnull y,
+                                float *_Nullable normalized, float *_Nullable inverse_deviation);
+    /// LayerNorm's input gradient: ĝ = g·γ; dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
+    void (*_Nonnull layer_norm_backward)(const float *_Nonnull g, const float *_Nullable gamma,
+                                         const float *_Nonnull normalized, const float *_Nonnull inverse_deviation,
+                                         size_t rows, size_t n, float *_Nonnull dx);
+    /// RMSNorm: r = 1/√(mean(x²) + ε) per row (double total); y = x·r·γ. Writes r per row
+    /// (`inverse_rms`, may be NULL).
+    void (*_Nonnull rms_norm)(const float *_Nonnull x, const float *_Nullable gamma, float epsilon,
+                              size_t rows, size_t n, float *_Nonnull y, float *_Nullable inverse_rms);
+    /// RMSNorm's input gradient: ĝ = g·γ; dx = r·ĝ − x·r³·mean(ĝ·x).
+    void (*_Nonnull rms_norm_backward)(const float *_Nonnull g, const float *_Nullable gamma,
+                                       const float *_Nonnull x, const float *_Nonnull inverse_rms,
+                                       size_t rows, size_t n, float *_Nonnull dx);
+} attend_kernel_table;
+
+/// The table in use: the best path the CPU supports, or the one `ATTEND_ISA` forces (a request
+/// above what the CPU has falls back to the best it has, with a warning on stderr). Chosen once.
+const attend_kernel_table *_Nonnull attend_kernels(void);
+
+/// The table for `isa`, or NULL when this CPU (or this build's architecture) lacks it. Tests
+/// use it to compare every path with the portable one in one process.
+const attend_kernel_table *_Nullable attend_kernels_for(attend_isa isa);
+
+/// The best path this CPU supports, ignoring `ATTEND_ISA`.
+attend_isa attend_isa_supported(void);
+
+/// "avx512", "avx2" or "portable".
+const char *_Nonnull attend_isa_name(attend_isa isa);
+
+/// What the CPU says of itself, for `attend info`.
+typedef struct attend_cpu_description {
+    char vendor[16];        // "AuthenticAMD", "GenuineIntel", … ("" off x86)
+    char brand[64];         // the brand string, e.g. "AMD EPYC 9R45 …" ("" when absent)
+    int family, model, stepping;   // display family/model (extended fields folded in)
+    char features[256];     // space-separated: the features the dispatch looks at, as found
+} attend_cpu_description;
+
+/// Fills `description` from CPUID (zeroed fields off x86).
+void attend_describe_cpu(attend_cpu_description *_Nonnull description);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+// Declarations shared by the kernel families and the dispatch table (not part of the public header).
+//
+// Every kernel `K` of `attend_kernel_table` is defined once per instruction set as `attend_K_portable`,
+// `attend_K_avx2` and `attend_K_avx512`; the x86 variants exist only on x86-64.
+#ifndef ATTEND_KERNELS_INTERNAL_H
+#define ATTEND_KERNELS_INTERNAL_H
+
+#include "AttendKernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define ATTEND_X86 1
+#include <immintrin.h>
+/// Function attributes of each path: the code inside may use exactly these instructions.
+#define ATTEND_AVX2 __attribute__((target("avx2,fma")))
+#define ATTEND_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#else
+#define ATTEND_X86 0
+#endif
+
+#define ATTEND_DECLARE_FOR_EACH_ISA(declare) \
+    declare(portable)                        \
+    ATTEND_DECLARE_X86(declare)
+#if ATTEND_X86
+#define ATTEND_DECLARE_X86(declare) declare(avx2) declare(avx512)
+#else
+#define ATTEND_DECLARE_X86(declare)
+#endif
+
+#define ATTEND_DECLARE_KERNELS(isa)                                                                          \
+    void attend_exp_##isa(const float *x, float *y, size_t n);                                               \
+    float attend_exp_shifted_sum_##isa(const float *x, float *y, size_t n, float shift);                     \
+    float attend_max_##isa(const float *x, size_t n);                                                        \
+    double attend_sum_##isa(const float *x, size_t n);                                                       \
+    void attend_softmax_##isa(const float *x, float *y, size_t n);                                           \
+    void attend_log_softmax_##isa(const float *x, float *y, size_t n);                                       \
+    void attend_online_softmax_step_##isa(float *scores, size_t n, float *running_max, float *running_sum,   \
+                                          float *output, size_t output_n);                                   \
+    void attend_gelu_##isa(const float *x, float *y, size_t n);                                              \
+    void attend_gelu_backward_##isa(const float *g, const float *x, float *dx, size_t n);                    \
+    void attend_gelu_tanh_##isa(const float *x, float *y, size_t n);                                         \
+    void attend_gelu_tanh_backward_##isa(const float *g, const float *x, float *dx, size_t n);               \
+    void attend_silu_##isa(const float *x, float *y, size_t n);                                              \
+    void attend_silu_backward_##isa(const float *g, const float *x, float *dx, size_t n);                    \
+    void attend_sigmoid_##isa(const float *x, float *y, size_t n);                                           \
+    void attend_tanh_##isa(const float *x, float *y, size_t n);                                              \
+    void attend_layer_norm_##isa(const float *x, const float *gamma, const float *beta, float epsilon,       \
+                                 size_t rows, size_t n, float *y, float *normalized, float *inverse_deviation); \
+    void attend_layer_norm_backward_##isa(const float *g, const float *gamma, const float *normalized,       \
+                                          const float *inverse_deviation, size_t rows, size_t n, float *dx); \
+    void attend_rms_norm_##isa(const float *x, const float *gamma, float epsilon, size_t rows, size_t n,     \
+                               float *y, float *inverse_rms);                                                \
+    void attend_rms_norm_backward_##isa(const float *g, const float *gamma, const float *x,                  \
+                                        const float *inverse_rms, size_t rows, size_t n, float *dx);
+
+ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
+
+#endif
