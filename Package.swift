@@ -15,12 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // OpenBLAS through pkg-config; on Debian: apt-get install libopenblas-dev.
+        // oneDNN's sgemm (Debian ships no pkg-config file for it); on Debian: apt-get install libdnnl-dev.
         .systemLibrary(
-            name: "CBLAS",
-            path: "Sources/CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            name: "CDNNL",
+            path: "Sources/CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
         ),
         // zlib's deflate for PNG; on Debian: apt-get install zlib1g-dev.
         .systemLibrary(
@@ -29,7 +28,7 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "Attend", dependencies: ["CBLAS"]),
+        .target(name: "Attend", dependencies: ["CDNNL"]),
         .target(name: "AttendNN", dependencies: ["Attend"]),
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),

@@ -10,9 +10,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Direct OpenBLAS access, to time raw sgemm beside Attend's matmul.
-        .systemLibrary(name: "RawBLAS", path: "Sources/RawBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
+        // Direct oneDNN access, to time raw sgemm (threaded by OpenMP) beside Attend's matmul.
+        .systemLibrary(name: "RawDNNL", path: "Sources/RawDNNL", providers: [.apt(["libdnnl-dev"])]),
         .executableTarget(
             name: "attend-benchmarks",
             dependencies: [
@@ -20,7 +19,7 @@ let package = Package(
                 .product(name: "AttendNN", package: "Attend"),
                 .product(name: "AttendModels", package: "Attend"),
                 .product(name: "AttendTraining", package: "Attend"),
-                "RawBLAS",
+                "RawDNNL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AttendBenchmarks"

@@ -7,7 +7,8 @@ struct AttendCommand: ParsableCommand {
         commandName: "attend",
         abstract: "Attention mechanisms and Transformers in Swift, fast on the CPU.",
         discussion: """
-            Attend trains and runs attention models in Swift on top of OpenBLAS.
+            Attend trains and runs attention models in Swift, with oneDNN's matrix products and its own
+            AVX-512 / AVX2 / portable kernels chosen at run time (ATTEND_ISA forces a lower path).
             Set ATTEND_NUM_THREADS (or --threads where offered) to choose how many cores it uses.
             """,
         version: AttendInfo.version,

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Attend
-import RawBLAS
+import RawDNNL
 
-/// Attend's `matmul` against a direct OpenBLAS `cblas_sgemm` call, n×n·n×n, 1 and 2 threads.
+/// Attend's `matmul` against a direct oneDNN `dnnl_sgemm` call that threads itself with OpenMP,
+/// n×n·n×n, with the rate as a share of this machine's measured FMA peak.
 struct MatmulBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matmul",
-        abstract: "GFLOP/s of matmul beside raw OpenBLAS sgemm for n = 256…2048.")
+        abstract: "GFLOP/s of matmul beside raw oneDNN sgemm for n = 256…2048, and % of the measured peak.")
 
     @Option(parsing: .upToNextOption, help: "Matrix sizes.")
     var sizes: [Int] = [256, 512, 1024, 2048]
@@ -14,9 +15,16 @@ struct MatmulBenchmark: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Thread counts.")
     var threads: [Int] = [1, 2]
 
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
     func run() {
-        print("| n | threads | raw sgemm GFLOP/s | Attend matmul GFLOP/s | Attend / raw |")
-        print("|---:|---:|---:|---:|---:|")
+        let peaks = Dictionary(uniqueKeysWithValues: threads.map { ($0, Hardware.peakFlops(threads: $0) / 1e9) })
+        if !json {
+            print("Peak (FMA probe, \(Hardware.instructionSet)): " + threads.map { "\($0) thread(s) \(formatted(peaks[$0]!)) GFLOP/s" }.joined(separator: ", "))
+            print("| n | threads | raw dnnl_sgemm (OpenMP) GFLOP/s | Attend matmul GFLOP/s | Attend / raw | Attend % of peak |")
+            print("|---:|---:|---:|---:|---:|---:|")
+        }
         for n in sizes {
             var generator = PhiloxGenerator(seed: 1)
             let a = Tensor.uniform([n, n], in: -1..<1, using: &generator)
@@ -25,17 +33,22 @@ struct MatmulBenchmark: ParsableCommand {
             var rawC = [Float](repeating: 0, count: n * n)
             let flops = 2 * Double(n) * Double(n) * Double(n)
             for threadCount in threads {
-                // Raw: OpenBLAS threads itself.
-                openblas_set_num_threads(Int32(threadCount))
+                // Raw: oneDNN owns the threads for the whole product (OpenMP), Attend's pool idle.
+                omp_set_num_threads(Int32(threadCount))
                 let raw = Timing.measure {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(n), blasint(n), blasint(n),
-                                1, rawA, blasint(n), rawB, blasint(n), 0, &rawC, blasint(n))
+                    _ = dnnl_sgemm(0x4E, 0x4E, dnnl_dim_t(n), dnnl_dim_t(n), dnnl_dim_t(n),
+                                   1, rawA, dnnl_dim_t(n), rawB, dnnl_dim_t(n), 0, &rawC, dnnl_dim_t(n))
                 }
-                openblas_set_num_threads(1)   // Attend keeps OpenBLAS single-threaded and splits work itself.
+                omp_set_num_threads(1)
                 Parallelism.threadCount = threadCount
                 let attend = Timing.measure { consume(matmul(a, b)) }
                 let rawRate = flops / raw.median / 1e9, attendRate = flops / attend.median / 1e9
-                print("| \(n) | \(threadCount) | \(formatted(rawRate)) | \(formatted(attendRate)) | \(formatted(attendRate / rawRate, 2)) |")
+                let share = 100 * attendRate / peaks[threadCount]!
+                if json {
+                    print("{\"n\":\(n),\"threads\":\(threadCount),\"raw\":\(rawRate),\"attend\":\(attendRate),\"peak\":\(peaks[threadCount]!)}")
+                } else {
+                    print("| \(n) | \(threadCount) | \(formatted(rawRate)) | \(formatted(attendRate)) | \(formatted(attendRate / rawRate, 2)) | \(formatted(share))% |")
+                }
             }
         }
     }

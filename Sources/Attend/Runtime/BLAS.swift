@@ -1,14 +1,19 @@
-import CBLAS
+import CDNNL
 
-/// The only place Attend talks to BLAS. Keeping the surface this small lets Accelerate
-/// stand in for OpenBLAS on Apple platforms by changing this file alone.
+/// The only place Attend talks to a matrix-product library: oneDNN's `dnnl_sgemm` (Debian's
+/// `libdnnl-dev`), whose JIT picks its kernels from the CPU's features (AVX-512 where present,
+/// whatever the vendor). Keeping the surface this small lets Accelerate stand in on Apple
+/// platforms by changing this file alone.
 ///
-/// OpenBLAS runs single-threaded inside Attend: ``Parallelism`` splits large products
-/// across its own workers, so a BLAS call made inside a parallel region never
-/// oversubscribes the cores.
+/// Attend's thread pool is the one source of parallelism: Debian builds oneDNN on OpenMP, whose
+/// thread count is a setting of each calling thread, so every call first sets the calling
+/// thread's count to 1 and ``MatrixProduct`` splits large products across Attend's workers. An
+/// OpenMP team is therefore never created, and nothing spins beside Attend's own threads.
+/// (One backend: OpenBLAS was dropped — see docs/benchmarks.md for the measurements.)
 enum BLAS {
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major, where `op(X)` is `Xᵀ` when the
     /// matching `transpose` flag is set. `A` is `m×k` after `op`, `B` is `k×n`, `C` is `m×n`.
+    @inline(__always)
     static func gemm(
         transposeA: Bool, transposeB: Bool,
         m: Int, n: Int, k: Int,
@@ -18,37 +23,19 @@ enum BLAS {
         beta: Float,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(
-            CblasRowMajor,
-            transposeA ? CblasTrans : CblasNoTrans,
-            transposeB ? CblasTrans : CblasNoTrans,
-            blasint(m), blasint(n), blasint(k),
-            alpha, a, blasint(lda), b, blasint(ldb),
-            beta, c, blasint(ldc))
+        omp_set_num_threads(1)
+        let status = dnnl_sgemm(
+            transposeA ? 0x54 : 0x4E, transposeB ? 0x54 : 0x4E,   // "T" / "N"
+            dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),
+            alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb),
+            beta, c, dnnl_dim_t(ldc))
+        precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for m=\(m) n=\(n) k=\(k)")
     }
 
-    /// `y = alpha · op(A) · x + beta · y`, row-major `A` of `m × n` (`op(A)` is `Aᵀ` when
-    /// `transpose` is set), with `x` and `y` unit-stride. Unlike sgemm it never packs `A`,
-    /// which makes vector–matrix products (decoding steps) read the weights once.
-    static func gemv(
-        transpose: Bool, m: Int, n: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
-        beta: Float, y: UnsafeMutablePointer<Float>
-    ) {
-        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, blasint(m), blasint(n),
-                    alpha, a, blasint(lda), x, 1, beta, y, 1)
-    }
-
-    /// Sets the number of threads OpenBLAS itself may use for one call.
-    static func setThreadCount(_ count: Int) {
-        openblas_set_num_threads(Int32(count))
-    }
-
-    /// OpenBLAS's build configuration and the CPU kernel set it selected, e.g.
-    /// `"OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64 (SkylakeX)"`.
+    /// The library behind ``gemm``, e.g. `"oneDNN 2.6.3 (dnnl_sgemm, OpenMP runtime, one thread per call)"`.
     static var configuration: String {
-        let config = openblas_get_config().map { String(cString: $0) } ?? "unknown"
-        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
-        return "\(config) (kernels: \(core))"
+        guard let version = dnnl_version() else { return "oneDNN (version unknown)" }
+        let v = version.pointee
+        return "oneDNN \(v.major).\(v.minor).\(v.patch) (dnnl_sgemm; one OpenMP thread per call, split by Attend's pool)"
     }
 }

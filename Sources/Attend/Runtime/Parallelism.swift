@@ -8,8 +8,8 @@ import Darwin
 
 /// Attend's one thread-count knob, and the parallel loop every kernel uses.
 ///
-/// Work is split into at most ``threadCount`` chunks and run on Dispatch's worker threads.
-/// Loops nested inside a parallel region run serially, and BLAS always runs single-threaded
+/// Work is split into at most ``threadCount`` chunks and run on ``ThreadPool``'s workers (the
+/// caller included). Loops nested inside a parallel region run serially, and oneDNN always runs single-threaded
 /// under Attend's own split, so the cores are never oversubscribed.
 public enum Parallelism {
     private static let storedThreadCount = Atomic<Int>(Parallelism.defaultThreadCount)
@@ -33,10 +33,9 @@ public enum Parallelism {
         }
     }
 
-    /// Runs once, before the first kernel: OpenBLAS is made single-threaded (Attend splits
-    /// products itself) and `ATTEND_NUM_THREADS` is honoured.
+    /// Runs once, before the first kernel: `ATTEND_NUM_THREADS` is honoured. (oneDNN needs no
+    /// setting here: ``BLAS`` makes every call single-threaded on the thread that makes it.)
     private static let configureOnce: Void = {
-        BLAS.setThreadCount(1)
         if let text = getenv("ATTEND_NUM_THREADS").map({ String(cString: $0) }),
            let count = Int(text), count >= 1 {
             storedThreadCount.store(count, ordering: .relaxed)

@@ -137,13 +137,6 @@ enum MatrixProduct {
                         let a = pointerA + entriesA.value[entry] + rowStart * rowStrideA
                         let b = pointerB + entriesB.value[entry] + columnStart * columnStrideB
                         let c = output + (entry * rows + rowStart) * n + columnStart
-                        if rowEnd - rowStart == 1 && (!transposeA || k == 1) {
-                            // One row: c = op(B)ᵀ·a through gemv, which reads B once instead of packing it.
-                            BLAS.gemv(transpose: !transposeB, m: transposeB ? columnEnd - columnStart : k,
-                                      n: transposeB ? k : columnEnd - columnStart, alpha: 1,
-                                      a: b, lda: ldb, x: a, beta: 0, y: c)
-                            continue
-                        }
                         BLAS.gemm(
                             transposeA: transposeA, transposeB: transposeB,
                             m: rowEnd - rowStart, n: columnEnd - columnStart, k: k, alpha: 1,

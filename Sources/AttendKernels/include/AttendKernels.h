@@ -110,6 +110,11 @@ attend_isa attend_isa_supported(void);
 /// "avx512", "avx2" or "portable".
 const char *_Nonnull attend_isa_name(attend_isa isa);
 
+/// The best rate, in FLOP/s, that one thread reaches over `seconds` of independent fused
+/// multiply-adds on `isa`'s registers (0 when the CPU lacks it): this core's ceiling for
+/// float32 compute. Run it on as many threads at once as the rate should cover.
+double attend_fma_probe(attend_isa isa, double seconds);
+
 /// What the CPU says of itself, for `attend info`.
 typedef struct attend_cpu_description {
     char vendor[16];        // "AuthenticAMD", "GenuineIntel", … ("" off x86)
