@@ -28,7 +28,9 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "Attend", dependencies: ["CDNNL"]),
+        // Hot loops in C: AVX-512, AVX2 and portable variants side by side, chosen at run time.
+        .target(name: "AttendKernels"),
+        .target(name: "Attend", dependencies: ["AttendKernels", "CDNNL"]),
         .target(name: "AttendNN", dependencies: ["Attend"]),
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
@@ -50,7 +52,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining", "AttendDemos"],
+            dependencies: ["Attend", "AttendKernels", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining", "AttendDemos"],
             resources: [.copy("Goldens")]
         ),
     ],

@@ -3,6 +3,6 @@ public enum AttendInfo {
     /// The library version.
     public static let version = "0.1.0"
 
-    /// The BLAS library in use and the CPU kernels it picked.
+    /// The matrix-product library in use (oneDNN) and how Attend threads it.
     public static var blas: String { BLAS.configuration }
 }

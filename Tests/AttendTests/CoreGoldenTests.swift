@@ -74,6 +74,7 @@ struct CoreCase: Decodable, Sendable, CustomTestStringConvertible {
         case "layer_norm":
             return layerNorm(x[0], weight: x.count > 1 ? x[1] : nil, bias: x.count > 2 ? x[2] : nil,
                              epsilon: a.epsilon!)
+        case "rms_norm": return rmsNorm(x[0], weight: x.count > 1 ? x[1] : nil, epsilon: a.epsilon!)
         case "reshape": return x[0].reshaped(a.shape!)
         case "permute": return x[0].permuted(a.axes!)
         case "transpose": return x[0].transposed(a.axes![0], a.axes![1])

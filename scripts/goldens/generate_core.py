@@ -142,6 +142,27 @@ add("layer_norm affine", "layer_norm", [rand(2, 3, 8), rand(8), rand(8)],
 add("layer_norm plain", "layer_norm", [rand(4, 5) * 100 + 50], lambda x: F.layer_norm(x, [5], eps=1e-5),
     {"epsilon": 1e-5})
 
+# RMS normalization (PyTorch's F.rms_norm).
+add("rms_norm affine", "rms_norm", [rand(2, 3, 8), rand(8)], lambda x, w: F.rms_norm(x, [8], w, eps=1e-6),
+    {"epsilon": 1e-6})
+add("rms_norm plain", "rms_norm", [rand(4, 5) * 100 + 50], lambda x: F.rms_norm(x, [5], eps=1e-5), {"epsilon": 1e-5})
+
+# The C kernels' vector bodies and tails: lengths that are not multiples of 8 or 16 lanes,
+# and long rows (each kernel runs on every instruction-set path in CI).
+for n in [1, 15, 17, 1000]:
+    for name, fn, make in unary:
+        if name in ("exp", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu"):
+            add(f"{name} length {n}", name, [make(2, n)], fn)
+    add(f"softmax length {n}", "softmax", [rand(3, n) * 4], lambda x: torch.softmax(x, dim=-1), {"axis": -1})
+    add(f"log_softmax length {n}", "log_softmax", [rand(3, n) * 4], lambda x: torch.log_softmax(x, dim=-1), {"axis": -1})
+    add(f"layer_norm length {n}", "layer_norm", [rand(3, n) * 3 + 1, rand(n), rand(n)],
+        lambda x, w, b, n=n: F.layer_norm(x, [n], w, b, eps=1e-5), {"epsilon": 1e-5})
+    add(f"rms_norm length {n}", "rms_norm", [rand(3, n) * 3 + 1, rand(n)],
+        lambda x, w, n=n: F.rms_norm(x, [n], w, eps=1e-5), {"epsilon": 1e-5})
+    add(f"sum length {n}", "sum", [rand(3, n)], lambda x: x.sum(dim=-1), {"axes": [1], "keep": False})
+    add(f"amax length {n}", "amax", [rand(3, n)], lambda x: x.amax(dim=-1), {"axes": [1], "keep": False},
+        differentiable=False)
+
 # Shape operations.
 add("reshape", "reshape", [rand(2, 3, 4)], lambda x: x.reshape(4, -1), {"shape": [4, -1]})
 add("reshape permuted", "reshape", [rand(2, 3, 4)], lambda x: x.reshape(6, 4), {"shape": [6, 4]},

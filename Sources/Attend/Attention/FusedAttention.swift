@@ -178,24 +178,12 @@ enum FusedAttention {
                         continue
                     }
                     o.bias?.add(to: row, batch: b, head: h, query: i0 + t, firstKey: j0, segment: start..<end)
-                    // A NaN score makes the row NaN for good, as in the reference path.
-                    let tileMax = RowKernels.maximum(row + start, count: end - start)
-                    let newMax = tileMax.isNaN ? tileMax : Swift.max(runningMax[t], tileMax)
-                    if newMax == -.infinity {
-                        row.initialize(repeating: 0, count: c)
-                        continue
-                    }
                     row.initialize(repeating: 0, count: start)
                     (row + end).initialize(repeating: 0, count: c - end)
-                    let total = RowKernels.exponentiate(row + start, into: row + start, count: end - start, subtracting: newMax)
-                    let correction: Float = newMax.isNaN ? .nan
-                        : runningMax[t] == -.infinity ? 1 : VectorMath.expNonPositive(runningMax[t] - newMax)
-                    runningSum[t] = runningSum[t] * correction + total
-                    if correction != 1 {
-                        let outputRow = outputRows + t * ldo
-                        for j in 0..<dv { outputRow[j] *= correction }
-                    }
-                    runningMax[t] = newMax
+                    // m′ = max(m, rowmax S); P = exp(S − m′); ℓ = ℓ·exp(m − m′) + ΣP; O ·= exp(m − m′).
+                    // A NaN score makes the row NaN for good, as in the reference path.
+                    Kernels.active.online_softmax_step(row + start, end - start, runningMax + t, runningSum + t,
+                                                       outputRows + t * ldo, dv)
                     o.dropout?.apply(to: row + start, count: end - start,
                                      startingAt: o.weightIndex(batch: b, head: h, query: i0 + t, key: j0 + start))
                 }

@@ -70,6 +70,11 @@ public enum Hardware {
     }
 }
 
+/// A C kernel `y = f(x)` over `n` floats.
+typealias ArrayKernel = @convention(c) (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+/// A C kernel `dx = g · f′(x)` over `n` floats.
+typealias GradientKernel = @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
 /// The C kernels' dispatch table, for Attend's operations.
 enum Kernels {
     /// The table in use (``Hardware/instructionSet``), read once.

@@ -1,3 +1,4 @@
+import AttendKernels
 import Foundation
 import Synchronization
 
@@ -102,9 +103,13 @@ final class ThreadPool: @unchecked Sendable {
 
     private func ensureWorkers(_ needed: Int) {
         while workerCount.load(ordering: .relaxed) < needed {
-            workerCount.add(1, ordering: .relaxed)
-            let thread = Thread { [self] in workerLoop() }
-            thread.name = "attend-worker"
+            let index = workerCount.add(1, ordering: .relaxed).newValue
+            let thread = Thread { [self] in
+                // One name per worker (the kernel keeps 15 bytes), so a thread that inherits a
+                // worker's name — an OpenMP team a library made behind Attend's back — shows as a duplicate.
+                attend_name_current_thread("attend-pool-\(index)")
+                workerLoop()
+            }
             thread.start()
         }
     }

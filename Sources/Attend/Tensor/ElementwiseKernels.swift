@@ -57,6 +57,27 @@ enum ElementwiseKernels {
     /// Elements per thread below which splitting a loop costs more than it saves.
     static let minimumChunk = 1 << 14
 
+    /// `y = f(x)` through a C kernel, `x` contiguous, split across threads.
+    static func apply(_ kernel: ArrayKernel, to x: Tensor) -> Tensor {
+        let result = Tensor(uninitializedShape: x.shape)
+        let (input, output) = (x.basePointer, result.storage.base)
+        Parallelism.forEachChunk(of: x.scalarCount, minimumChunk: minimumChunk) { range in
+            kernel(input + range.lowerBound, output + range.lowerBound, range.count)
+        }
+        return result
+    }
+
+    /// `dx = g · f′(x)` through a C kernel, `g` and `x` contiguous and of one shape.
+    static func apply(_ kernel: GradientKernel, gradient g: Tensor, input x: Tensor) -> Tensor {
+        precondition(g.shape == x.shape, "gradient shape \(g.shape) differs from input shape \(x.shape)")
+        let result = Tensor(uninitializedShape: x.shape)
+        let (gradient, input, output) = (g.basePointer, x.basePointer, result.storage.base)
+        Parallelism.forEachChunk(of: x.scalarCount, minimumChunk: minimumChunk) { range in
+            kernel(gradient + range.lowerBound, input + range.lowerBound, output + range.lowerBound, range.count)
+        }
+        return result
+    }
+
     static func map<Function: UnaryScalarFunction>(_ x: Tensor, _ function: Function) -> Tensor {
         let result = Tensor(uninitializedShape: x.shape)
         let output = result.storage.base

@@ -174,7 +174,7 @@ extension Tensor {
                 switch kind {
                 case .sum: output[row] = RowKernels.sum(from, count: length)
                 case .max: output[row] = RowKernels.maximum(from, count: length)
-                case .min: output[row] = -RowKernels.maximum(from, count: length, negated: true)
+                case .min: output[row] = RowKernels.minimum(from, count: length)
                 case .argmax: output[row] = Float(RowKernels.indexOfMaximum(from, count: length))
                 }
             }
@@ -183,29 +183,13 @@ extension Tensor {
     }
 }
 
-/// Loops over one contiguous row, shared by reductions, softmax and attention.
+/// Loops over one contiguous row, shared by reductions, softmax and attention: the C kernels
+/// of the active path (``Kernels``) where one exists.
 enum RowKernels {
-    /// Σ with 8 float lanes per block of 1,024 and the blocks added in double precision, so long
-    /// sums stay accurate.
+    /// Σ, float lanes folded into a double every 1,024 elements so long sums stay accurate.
     @inline(__always)
     static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var total: Double = 0
-        var start = 0
-        let raw = UnsafeRawPointer(x)
-        while start < count {
-            let end = Swift.min(count, start + 1024)
-            var lanes = SIMD8<Float>()
-            var i = start
-            while i + 8 <= end {
-                lanes += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                i += 8
-            }
-            var block = lanes.sum()
-            while i < end { block += x[i]; i += 1 }
-            total += Double(block)
-            start = end
-        }
-        return Float(total)
+        Float(Kernels.active.sum(x, count))
     }
 
     /// Σ of a long row split across threads.
@@ -218,34 +202,25 @@ enum RowKernels {
             Parallelism.forEachChunk(of: chunks, minimumChunk: 1) { range in
                 for chunk in range {
                     let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
-                    slots[chunk] = Double(sum(x + start, count: end - start))
+                    slots[chunk] = Kernels.active.sum(x + start, end - start)
                 }
             }
         }
         return Float(partials.reduce(0, +))
     }
 
-    /// The largest element (NaN if any is NaN, −∞ for none); with `negated`, the largest of `-x`.
+    /// The largest element (NaN if any is NaN, −∞ for none).
     @inline(__always)
-    static func maximum(_ x: UnsafePointer<Float>, count: Int, negated: Bool = false) -> Float {
-        var lanes = SIMD8<Float>(repeating: -.infinity)
-        var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
-        let raw = UnsafeRawPointer(x)
-        var i = 0
-        while i + 8 <= count {
-            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            if negated { v = -v }
-            sawNaN .|= v .!= v
-            lanes.replace(with: v, where: v .> lanes)
-            i += 8
-        }
-        if any(sawNaN) { return .nan }
-        var best = lanes.max()
-        while i < count {
-            let value = negated ? -x[i] : x[i]
-            if value.isNaN { return .nan }
-            if value > best { best = value }
-            i += 1
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        Kernels.active.max(x, count)
+    }
+
+    /// The smallest element (NaN if any is NaN, +∞ for none).
+    static func minimum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var best = Float.infinity
+        for i in 0..<count {
+            if x[i].isNaN { return .nan }
+            best = Swift.min(best, x[i])
         }
         return best
     }
@@ -253,40 +228,13 @@ enum RowKernels {
     /// Writes `exp(xᵢ − shift)` to `y` (which may be `x`) and returns the sum, in one pass.
     ///
     /// For softmax rows: `shift` is the row maximum (or anything at least as large, such as the
-    /// row's log-sum-exp), so every exponent is ≤ 0 and the cheaper ``VectorMath/expNonPositive(_:)-(SIMD8<Float>)``
-    /// applies; `−∞` entries give 0. A NaN shift (a row holding NaN) fills `y` with NaN. The
-    /// sum is accumulated like ``sum(_:count:)``.
+    /// row's log-sum-exp), so every exponent is ≤ 0 and the cheaper form of `exp` applies;
+    /// `−∞` entries give 0. A NaN shift (a row holding NaN) fills `y` with NaN.
     @inline(__always)
     static func exponentiate(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, subtracting shift: Float
     ) -> Float {
-        if shift.isNaN {
-            y.initialize(repeating: .nan, count: count)
-            return .nan
-        }
-        let (input, output) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
-        var total: Double = 0
-        var start = 0
-        while start < count {
-            let end = Swift.min(count, start + 1024)
-            var lanes = SIMD8<Float>()
-            var i = start
-            while i + 8 <= end {
-                let e = VectorMath.expNonPositive(input.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
-                output.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                lanes += e
-                i += 8
-            }
-            var block = lanes.sum()
-            while i < end {
-                y[i] = VectorMath.expNonPositive(x[i] - shift)
-                block += y[i]
-                i += 1
-            }
-            total += Double(block)
-            start = end
-        }
-        return Float(total)
+        Kernels.active.exp_shifted_sum(x, y, count, shift)
     }
 
     /// The first index of the largest element (the first NaN, if any).

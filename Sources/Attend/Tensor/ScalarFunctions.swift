@@ -14,12 +14,36 @@ struct ChainRule<Function: DifferentiableScalarFunction>: TernaryScalarFunction 
     func callAsFunction(_ g: Float, _ x: Float, _ y: Float) -> Float { g * function.derivative(x, y) }
 }
 
+/// A function whose loops over contiguous memory run in the C kernels (``Kernels``): the
+/// scalar `callAsFunction` and `derivative` remain its definition, and run on strided views.
+protocol KernelFunction: DifferentiableScalarFunction {
+    /// `y = f(x)` over `n` contiguous floats.
+    var forwardKernel: ArrayKernel { get }
+    /// `dx = g · f′(x)` over `n` contiguous floats, or nil where the scalar derivative is as cheap.
+    var backwardKernel: GradientKernel? { get }
+}
+
+extension KernelFunction {
+    var backwardKernel: GradientKernel? { nil }
+}
+
 extension Tensor {
     /// Applies `function` elementwise and records its derivative for the backward pass.
     func applying<Function: DifferentiableScalarFunction>(_ function: Function) -> Tensor {
         let y = ElementwiseKernels.map(self, function)
         return y.recordingGradient(from: [self]) { g in
             [ElementwiseKernels.map(g, self, y, ChainRule(function: function))]
+        }
+    }
+
+    /// Applies `function` through its C kernels (contiguous operands) and records its derivative.
+    func applying<Function: KernelFunction>(_ function: Function) -> Tensor {
+        let y = isContiguous ? ElementwiseKernels.apply(function.forwardKernel, to: self) : ElementwiseKernels.map(self, function)
+        return y.recordingGradient(from: [self]) { g in
+            if let backward = function.backwardKernel, g.isContiguous, self.isContiguous {
+                return [ElementwiseKernels.apply(backward, gradient: g, input: self)]
+            }
+            return [ElementwiseKernels.map(g, self, y, ChainRule(function: function))]
         }
     }
 }
@@ -68,7 +92,8 @@ struct Reciprocal: DifferentiableScalarFunction {
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { -y / x }
 }
 
-struct Exponential: DifferentiableScalarFunction {
+struct Exponential: KernelFunction {
+    var forwardKernel: ArrayKernel { Kernels.active.exp }
     @inline(__always) func callAsFunction(_ x: Float) -> Float { VectorMath.exp(x) }
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { y }
 }
@@ -103,13 +128,15 @@ struct AbsoluteValue: DifferentiableScalarFunction {
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
 }
 
-struct HyperbolicTangent: DifferentiableScalarFunction {
+struct HyperbolicTangent: KernelFunction {
+    var forwardKernel: ArrayKernel { Kernels.active.tanh }
     @inline(__always) func callAsFunction(_ x: Float) -> Float { Foundation.tanh(x) }
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 1 - y * y }
 }
 
 /// `1 / (1 + e⁻ˣ)`, evaluated without overflow on either side.
-struct Sigmoid: DifferentiableScalarFunction {
+struct Sigmoid: KernelFunction {
+    var forwardKernel: ArrayKernel { Kernels.active.sigmoid }
     @inline(__always) func callAsFunction(_ x: Float) -> Float {
         let e = VectorMath.exp(-Swift.abs(x))
         return x >= 0 ? 1 / (1 + e) : e / (1 + e)
@@ -124,7 +151,9 @@ struct RectifiedLinear: DifferentiableScalarFunction {
 }
 
 /// `x·Φ(x) = ½x(1 + erf(x/√2))`, with a vectorizable `erf` (absolute error below 1.5·10⁻⁷).
-struct GaussianErrorLinear: DifferentiableScalarFunction {
+struct GaussianErrorLinear: KernelFunction {
+    var forwardKernel: ArrayKernel { Kernels.active.gelu }
+    var backwardKernel: GradientKernel? { Kernels.active.gelu_backward }
     static let inverseSquareRootOfTwo: Float = 0.707_106_781_186_547_5
     static let inverseSquareRootOfTwoPi: Float = 0.398_942_280_401_432_7
     @inline(__always) func callAsFunction(_ x: Float) -> Float {
@@ -137,7 +166,9 @@ struct GaussianErrorLinear: DifferentiableScalarFunction {
 }
 
 /// `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
-struct GaussianErrorLinearTanh: DifferentiableScalarFunction {
+struct GaussianErrorLinearTanh: KernelFunction {
+    var forwardKernel: ArrayKernel { Kernels.active.gelu_tanh }
+    var backwardKernel: GradientKernel? { Kernels.active.gelu_tanh_backward }
     static let squareRootOfTwoOverPi: Float = 0.797_884_560_802_865_4
     @inline(__always) func callAsFunction(_ x: Float) -> Float {
         0.5 * x * (1 + Foundation.tanh(Self.squareRootOfTwoOverPi * (x + 0.044715 * x * x * x)))
@@ -149,7 +180,9 @@ struct GaussianErrorLinearTanh: DifferentiableScalarFunction {
 }
 
 /// `x·σ(x)` (SiLU, swish).
-struct SigmoidLinear: DifferentiableScalarFunction {
+struct SigmoidLinear: KernelFunction {
+    var forwardKernel: ArrayKernel { Kernels.active.silu }
+    var backwardKernel: GradientKernel? { Kernels.active.silu_backward }
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x * Sigmoid()(x) }
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float {
         let s = Sigmoid()(x)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// `softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)` along `axis`, with `m` the row maximum so that
 /// no exponent overflows. A row whose every entry is `-∞` (fully masked) gives zeros, not NaN.
 ///
@@ -52,26 +50,13 @@ extension Tensor {
     }
 }
 
-/// Row kernels for softmax (the fused attention kernel runs the same ``RowKernels`` on its tiles).
+/// Row kernels for softmax: the C kernels of the active path (``Kernels``).
 enum SoftmaxKernels {
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        let maximum = RowKernels.maximum(x, count: count)
-        if maximum == -.infinity {
-            y.initialize(repeating: 0, count: count)
-            return
-        }
-        let inverse = 1 / RowKernels.exponentiate(x, into: y, count: count, subtracting: maximum)
-        for i in 0..<count { y[i] *= inverse }
+        Kernels.active.softmax(x, y, count)
     }
 
     static func logSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        let maximum = RowKernels.maximum(x, count: count)
-        if maximum == -.infinity {
-            y.initialize(repeating: -.infinity, count: count)
-            return
-        }
-        let total = RowKernels.exponentiate(x, into: y, count: count, subtracting: maximum)
-        let shift = maximum + Foundation.log(total)
-        for i in 0..<count { y[i] = x[i] - shift }
+        Kernels.active.log_softmax(x, y, count)
     }
 }

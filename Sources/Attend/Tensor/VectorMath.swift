@@ -1,5 +1,6 @@
-/// Transcendental functions written so that LLVM vectorizes the loops that call them: plain
-/// float arithmetic, bit casts and selects, with no calls, traps or branches.
+/// Scalar transcendental functions for the strided and closure paths of elementwise kernels
+/// (contiguous loops run the C kernels of ``Kernels``, which use the same formulas): plain float
+/// arithmetic, bit casts and selects, with no calls, traps or branches.
 enum VectorMath {
     /// `eˣ`, accurate to about 1 ulp: range reduction `x = n·ln2 + r` with `|r| ≤ ln2/2`, a
     /// degree-6 polynomial for `eʳ` (Cephes `expf`), then scaling by `2ⁿ` in two halves so
@@ -28,12 +29,6 @@ enum VectorMath {
         return x.isNaN ? x : result
     }
 
-    /// Writes `exp(xᵢ − shift)` for `count` floats; a loop LLVM vectorizes.
-    @inline(__always)
-    static func exp(_ x: UnsafePointer<Float>, minus shift: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = exp(x[i] - shift) }
-    }
-
     /// `erf(x)` to within 1.5·10⁻⁷ absolute (Abramowitz & Stegun 7.1.26, the form PyTorch's
     /// vectorized CPU kernels use): `1 − t·P(t)·e^(−x²)` with `t = 1/(1 + 0.3275911|x|)`, odd in x.
     /// Branch-free, so loops over it vectorize; glibc's `erff` does not.
@@ -48,32 +43,5 @@ enum VectorMath {
         p = p * t + 0.254_829_592
         let y = 1 - p * t * exp(-a * a)
         return x < 0 ? -y : y
-    }
-
-    /// `eˣ` for `x ≤ 0`, the exponent of a softmax over scores minus their maximum, 8 lanes at
-    /// a time: `2ᵗ` with `t = x·log₂e` split as `n + f`, `|f| ≤ ½`, a degree-5 near-minimax
-    /// polynomial for `2ᶠ` (relative error below 3·10⁻⁷), and `n` added to the exponent bits.
-    /// About half the work of ``exp(_:)-(Float)``; `x < −87.3` (and `-∞`) gives exactly 0.
-    @inline(__always)
-    static func expNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let t = x * 1.442_695_04
-        let shifted = t + 12_582_912           // rounds t to an integer, kept in the low mantissa bits
-        let f = t - (shifted - 12_582_912)
-        var p = SIMD8<Float>(repeating: 1.305_711_8e-3)
-        p = p * f + 9.678_987_8e-3
-        p = p * f + 5.551_644e-2
-        p = p * f + 2.402_208_6e-1
-        p = p * f + 6.931_460_5e-1
-        p = p * f + 1
-        let n = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        var result = unsafeBitCast(unsafeBitCast(p, to: SIMD8<Int32>.self) &+ (n &<< 23), to: SIMD8<Float>.self)
-        result.replace(with: 0, where: x .< -87.3)
-        return result
-    }
-
-    /// The scalar form of ``expNonPositive(_:)-(SIMD8<Float>)``, bit-identical to its lanes.
-    @inline(__always)
-    static func expNonPositive(_ x: Float) -> Float {
-        expNonPositive(SIMD8<Float>(repeating: x))[0]
     }
 }

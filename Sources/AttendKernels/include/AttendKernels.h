@@ -115,6 +115,10 @@ const char *_Nonnull attend_isa_name(attend_isa isa);
 /// float32 compute. Run it on as many threads at once as the rate should cover.
 double attend_fma_probe(attend_isa isa, double seconds);
 
+/// Names the calling thread (Linux keeps the first 15 bytes; elsewhere nothing happens), so that
+/// `top -H`, profilers and tests can tell Attend's pool workers apart.
+void attend_name_current_thread(const char *_Nonnull name);
+
 /// What the CPU says of itself, for `attend info`.
 typedef struct attend_cpu_description {
     char vendor[16];        // "AuthenticAMD", "GenuineIntel", … ("" off x86)

@@ -31,6 +31,6 @@ public final class RMSNorm: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        x * rsqrt((x * x).mean(alongAxes: [-1], keepingDimensions: true) + epsilon) * weight
+        rmsNorm(x, weight: weight, epsilon: epsilon)
     }
 }
