@@ -259,9 +259,8 @@ ATTEND_AVX512 static inline __m512 exp512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ATTEND_EXP_P5));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
     p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
-    __m512 y = _mm512_scalef_ps(p, n);
-    // Keep y where x ≥ −103.5 or x is NaN; zero below.
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, low, _CMP_NLT_UQ), y);
+    // p·2ⁿ where x ≥ −103.5 or x is NaN; zero below.
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, low, _CMP_NLT_UQ), p, n);
 }
 
 /// exp_nonpositive_scalar on 16 lanes (roundscale and scalef in place of the bit tricks, same
@@ -278,8 +277,7 @@ ATTEND_AVX512 static inline __m512 exp512_nonpositive(__m512 x) {
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(ATTEND_EXP2_Q3));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(ATTEND_EXP2_Q4));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    __m512 y = _mm512_scalef_ps(p, n);
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(ATTEND_EXP_NONPOSITIVE_LOW), _CMP_NLT_UQ), y);
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(ATTEND_EXP_NONPOSITIVE_LOW), _CMP_NLT_UQ), p, n);
 }
 
 /// Defines `attend_<kernel>_avx512(x, y, n)`: y = f(x), 16 lanes a step, the tail masked.
