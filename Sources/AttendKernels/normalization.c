@@ -20,7 +20,7 @@ static inline float inverse_deviation_of(double deviations, double squares, size
                                          float *mean) {
     double correction = deviations / row_count(n), variance = squares / row_count(n) - correction * correction;
     *mean = (float)(first_mean + correction);
-    return (float)(1 / sqrt((variance > 0 ? variance : 0) + epsilon));
+    return (float)(1 / sqrt((variance < 0 ? 0 : variance) + epsilon));   // rounding may dip below 0; NaN stays
 }
 
 // MARK: - Portable
