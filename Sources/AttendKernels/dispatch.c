@@ -33,6 +33,8 @@
         .layer_norm_backward = attend_layer_norm_backward_##isa_suffix,       \
         .rms_norm = attend_rms_norm_##isa_suffix,                             \
         .rms_norm_backward = attend_rms_norm_backward_##isa_suffix,           \
+        .matvec = attend_matvec_##isa_suffix,                                 \
+        .vecmat = attend_vecmat_##isa_suffix,                                 \
     };
 
 ATTEND_TABLE(portable, ATTEND_ISA_PORTABLE)

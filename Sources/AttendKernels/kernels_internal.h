@@ -50,7 +50,9 @@
     void attend_rms_norm_##isa(const float *x, const float *gamma, float epsilon, size_t rows, size_t n,     \
                                float *y, float *inverse_rms);                                                \
     void attend_rms_norm_backward_##isa(const float *g, const float *gamma, const float *x,                  \
-                                        const float *inverse_rms, size_t rows, size_t n, float *dx);
+                                        const float *inverse_rms, size_t rows, size_t n, float *dx);         \
+    void attend_matvec_##isa(const float *a, size_t lda, const float *x, float *y, size_t rows, size_t k);  \
+    void attend_vecmat_##isa(const float *x, const float *b, size_t ldb, float *y, size_t k, size_t n);
 
 ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
 

@@ -250,6 +250,31 @@ struct KernelTests {
         }
     }
 
+    @Test(arguments: kernelPaths)
+    func singleRowProducts(_ isa: attend_isa) {
+        let table = attend_kernels_for(isa)!.pointee
+        for (rows, k, stride) in [(1, 1, 1), (7, 15, 17), (9, 16, 16), (17, 33, 40), (64, 100, 100), (13, 1000, 1003)] {
+            let a = randomFloats(rows * stride, in: -1...1, seed: rows * k)
+            let x = randomFloats(k, in: -1...1, seed: k), xRows = randomFloats(rows, in: -1...1, seed: rows)
+            // matvec: y = A·x over the first k of each stride-long row.
+            let y = GuardedBuffer.run(input: [Float](repeating: 0, count: rows), a, x) { _, a, x, y in
+                table.matvec(a, stride, x, y, rows, k)
+            }
+            // vecmat: y = xᵀ·A with A seen as `rows` × k (the first k columns of each row).
+            let z = GuardedBuffer.run(input: [Float](repeating: .nan, count: k), a, xRows) { _, a, x, z in
+                table.vecmat(x, a, stride, z, rows, k)
+            }
+            for r in 0..<rows {
+                let expected = (0..<k).reduce(0.0) { $0 + Double(a[r * stride + $1]) * Double(x[$1]) }
+                expectRelative(y[r], expected, 1e-5, "matvec row \(r) of \(rows)×\(k) on \(name(isa))", absolute: 1e-5)
+            }
+            for j in 0..<k {
+                let expected = (0..<rows).reduce(0.0) { $0 + Double(xRows[$1]) * Double(a[$1 * stride + j]) }
+                expectRelative(z[j], expected, 1e-5, "vecmat column \(j) of \(rows)×\(k) on \(name(isa))", absolute: 1e-5)
+            }
+        }
+    }
+
     /// Each path within a few ulp of the portable one (the oracle) on the same inputs.
     @Test(arguments: kernelPaths.filter { $0 != ATTEND_ISA_PORTABLE })
     func fastPathsAgreeWithThePortablePath(_ isa: attend_isa) {

@@ -137,6 +137,15 @@ enum MatrixProduct {
                         let a = pointerA + entriesA.value[entry] + rowStart * rowStrideA
                         let b = pointerB + entriesB.value[entry] + columnStart * columnStrideB
                         let c = output + (entry * rows + rowStart) * n + columnStart
+                        if rowEnd - rowStart == 1 && (!transposeA || k == 1) {
+                            // One row: stream op(B) once instead of letting sgemm pack it.
+                            if transposeB {
+                                Kernels.active.matvec(b, ldb, a, c, columnEnd - columnStart, k)   // c = B·a
+                            } else {
+                                Kernels.active.vecmat(a, b, ldb, c, k, columnEnd - columnStart)   // c = aᵀ·B
+                            }
+                            continue
+                        }
                         BLAS.gemm(
                             transposeA: transposeA, transposeB: transposeB,
                             m: rowEnd - rowStart, n: columnEnd - columnStart, k: k, alpha: 1,

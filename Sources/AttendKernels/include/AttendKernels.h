@@ -94,6 +94,14 @@ typedef struct attend_kernel_table {
     void (*_Nonnull rms_norm_backward)(const float *_Nonnull g, const float *_Nullable gamma,
                                        const float *_Nonnull x, const float *_Nonnull inverse_rms,
                                        size_t rows, size_t n, float *_Nonnull dx);
+
+    // --- Single-row products (matrix_vector.c), bound by reading the matrix once ------------
+    /// y = A·x: A is `rows` × `k`, row-major with row stride `lda`; y holds `rows` floats.
+    void (*_Nonnull matvec)(const float *_Nonnull a, size_t lda, const float *_Nonnull x, float *_Nonnull y,
+                            size_t rows, size_t k);
+    /// y = xᵀ·B: B is `k` × `n`, row-major with row stride `ldb`; y holds `n` floats (overwritten).
+    void (*_Nonnull vecmat)(const float *_Nonnull x, const float *_Nonnull b, size_t ldb, float *_Nonnull y,
+                            size_t k, size_t n);
 } attend_kernel_table;
 
 /// The table in use: the best path the CPU supports, or the one `ATTEND_ISA` forces (a request
