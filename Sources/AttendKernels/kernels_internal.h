@@ -13,6 +13,9 @@
 /// Function attributes of each path: the code inside may use exactly these instructions.
 #define ATTEND_AVX2 __attribute__((target("avx2,fma")))
 #define ATTEND_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+/// AVX-512 plus VNNI (vpdpbusd): only for bodies chosen inside an AVX-512 kernel once the CPU is
+/// known to have it (quantized.c).
+#define ATTEND_AVX512_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")))
 #else
 #define ATTEND_X86 0
 #endif
