@@ -35,6 +35,8 @@
         .rms_norm_backward = attend_rms_norm_backward_##isa_suffix,           \
         .matvec = attend_matvec_##isa_suffix,                                 \
         .vecmat = attend_vecmat_##isa_suffix,                                 \
+        .quantize_rows_u8 = attend_quantize_rows_u8_##isa_suffix,             \
+        .pack_weights_s8 = attend_pack_weights_s8_##isa_suffix,               \
     };
 
 ATTEND_TABLE(portable, ATTEND_ISA_PORTABLE)

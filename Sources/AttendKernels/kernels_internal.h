@@ -55,7 +55,11 @@
     void attend_rms_norm_backward_##isa(const float *g, const float *gamma, const float *x,                  \
                                         const float *inverse_rms, size_t rows, size_t n, float *dx);         \
     void attend_matvec_##isa(const float *a, size_t lda, const float *x, float *y, size_t rows, size_t k);  \
-    void attend_vecmat_##isa(const float *x, const float *b, size_t ldb, float *y, size_t k, size_t n);
+    void attend_vecmat_##isa(const float *x, const float *b, size_t ldb, float *y, size_t k, size_t n);     \
+    void attend_quantize_rows_u8_##isa(const float *x, size_t ldx, size_t rows, size_t k, uint8_t *q,        \
+                                       size_t ldq, float *scales, int32_t *zero_points);                     \
+    void attend_pack_weights_s8_##isa(const int8_t *w, size_t ldw, size_t n, size_t k, int8_t *packed,      \
+                                      int32_t *column_sums);
 
 ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
 

@@ -14,6 +14,7 @@
 #define ATTEND_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,7 +103,38 @@ typedef struct attend_kernel_table {
     /// y = xᵀ·B: B is `k` × `n`, row-major with row stride `ldb`; y holds `n` floats (overwritten).
     void (*_Nonnull vecmat)(const float *_Nonnull x, const float *_Nonnull b, size_t ldb, float *_Nonnull y,
                             size_t k, size_t n);
+
+    // --- Int8 Linear (quantized.c): x quantized per row to uint8 at run time, W per output channel
+    //     to int8 ahead of time ----------------------------------------------------------------
+    /// Dynamic asymmetric uint8 quantization of `rows` rows of `k` floats (row stride `ldx`), each
+    /// row with its own scale and zero point, so that x ≈ scale·(q − zero_point):
+    ///   lo = min(0, min x), hi = max(0, max x)   (0 is represented exactly)
+    ///   scale = (hi − lo)/255, the difference taken in double and the quotient rounded to float
+    ///           once; scale = 1 when that is below FLT_MIN, i.e. hi − lo < 3·10⁻³⁶ (a row of
+    ///           zeros, or values so small that 1/scale would overflow: q and zero_point are 0)
+    ///   inverse = 1/scale (float);  zero_point = clamp(nearbyint(−lo·inverse), 0, 255)
+    ///   q = clamp(nearbyint(x·inverse) + zero_point, 0, 255)
+    /// with x·inverse rounded to float and nearbyint rounding half to even. Writes q (`rows` rows
+    /// of `ldq` ≥ k bytes; bytes k..<ldq of each row are set to 0: pass k rounded up to a multiple
+    /// of 4, as the packed weights group k by 4), `scales` and `zero_points` (one per row).
+    /// A row holding NaN or ±∞ gets scale NaN, zero point 0 and q = 0, so that its outputs are
+    /// NaN once dequantized. Every path gives the same bytes and scales.
+    void (*_Nonnull quantize_rows_u8)(const float *_Nonnull x, size_t ldx, size_t rows, size_t k,
+                                      uint8_t *_Nonnull q, size_t ldq, float *_Nonnull scales,
+                                      int32_t *_Nonnull zero_points);
+    /// Packs an int8 weight matrix W — `n` output channels × `k` inputs, row-major with row stride
+    /// `ldw` (PyTorch's Linear weight) — once, into the layout the int8 products read:
+    /// blocks of 16 channels; within a block, for each group g of 4 consecutive k, 16 lanes × 4 bytes
+    ///   packed[((block·K4 + g)·16 + lane)·4 + t] = W[16·block + lane][4g + t],   K4 = ⌈k/4⌉,
+    /// 0 for channels ≥ n and inputs ≥ k: attend_packed_weights_size(n, k) bytes (one block, K4
+    /// zmm registers of AVX-512 VNNI's vpdpbusd, is contiguous). Also writes
+    /// column_sums[j] = Σₖ W[j][k] (`n` int32s), for the zero-point correction.
+    void (*_Nonnull pack_weights_s8)(const int8_t *_Nonnull w, size_t ldw, size_t n, size_t k,
+                                     int8_t *_Nonnull packed, int32_t *_Nonnull column_sums);
 } attend_kernel_table;
+
+/// Bytes of pack_weights_s8's output for `n` channels × `k` inputs: ⌈n/16⌉·16 · ⌈k/4⌉·4.
+size_t attend_packed_weights_size(size_t n, size_t k);
 
 /// The table in use: the best path the CPU supports, or the one `ATTEND_ISA` forces (a request
 /// above what the CPU has falls back to the best it has, with a warning on stderr). Chosen once.
