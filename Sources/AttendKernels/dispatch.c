@@ -37,6 +37,7 @@
         .vecmat = attend_vecmat_##isa_suffix,                                 \
         .quantize_rows_u8 = attend_quantize_rows_u8_##isa_suffix,             \
         .pack_weights_s8 = attend_pack_weights_s8_##isa_suffix,               \
+        .quantized_linear = attend_quantized_linear_##isa_suffix,             \
     };
 
 ATTEND_TABLE(portable, ATTEND_ISA_PORTABLE)

@@ -29,6 +29,12 @@
 #define ATTEND_DECLARE_X86(declare)
 #endif
 
+/// quantized_linear's parameter list, shared by every variant and the AVX-512 path's two bodies.
+#define ATTEND_QUANTIZED_LINEAR(name)                                                                        \
+    void name(const uint8_t *q, size_t ldq, const float *x_scales, const int32_t *x_zero_points, size_t rows, \
+              size_t k, const int8_t *packed, const int32_t *column_sums, const float *w_scales,            \
+              const float *bias, size_t n, float *y, size_t ldy)
+
 #define ATTEND_DECLARE_KERNELS(isa)                                                                          \
     void attend_exp_##isa(const float *x, float *y, size_t n);                                               \
     float attend_exp_shifted_sum_##isa(const float *x, float *y, size_t n, float shift);                     \
@@ -59,8 +65,16 @@
     void attend_quantize_rows_u8_##isa(const float *x, size_t ldx, size_t rows, size_t k, uint8_t *q,        \
                                        size_t ldq, float *scales, int32_t *zero_points);                     \
     void attend_pack_weights_s8_##isa(const int8_t *w, size_t ldw, size_t n, size_t k, int8_t *packed,      \
-                                      int32_t *column_sums);
+                                      int32_t *column_sums);                                                 \
+    ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_##isa);
 
 ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
+
+#if ATTEND_X86
+/// The AVX-512 quantized_linear's two bodies, which it picks between once (tests call both):
+/// VNNI's vpdpbusd, and AVX-512BW alone (bytes widened to int16, vpmaddwd), for CPUs without VNNI.
+ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_avx512_vnni);
+ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_avx512_bw);
+#endif
 
 #endif

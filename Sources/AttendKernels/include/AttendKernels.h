@@ -104,8 +104,8 @@ typedef struct attend_kernel_table {
     void (*_Nonnull vecmat)(const float *_Nonnull x, const float *_Nonnull b, size_t ldb, float *_Nonnull y,
                             size_t k, size_t n);
 
-    // --- Int8 Linear (quantized.c): x quantized per row to uint8 at run time, W per output channel
-    //     to int8 ahead of time ----------------------------------------------------------------
+    // --- Int8 Linear (quantized.c): y = x·Wᵀ + b with x quantized per row to uint8 at run time and
+    //     W per output channel to int8 ahead of time; the products are exact in int32 ------------
     /// Dynamic asymmetric uint8 quantization of `rows` rows of `k` floats (row stride `ldx`), each
     /// row with its own scale and zero point, so that x ≈ scale·(q − zero_point):
     ///   lo = min(0, min x), hi = max(0, max x)   (0 is represented exactly)
@@ -116,14 +116,14 @@ typedef struct attend_kernel_table {
     ///   q = clamp(nearbyint(x·inverse) + zero_point, 0, 255)
     /// with x·inverse rounded to float and nearbyint rounding half to even. Writes q (`rows` rows
     /// of `ldq` ≥ k bytes; bytes k..<ldq of each row are set to 0: pass k rounded up to a multiple
-    /// of 4, as the packed weights group k by 4), `scales` and `zero_points` (one per row).
-    /// A row holding NaN or ±∞ gets scale NaN, zero point 0 and q = 0, so that its outputs are
-    /// NaN once dequantized. Every path gives the same bytes and scales.
+    /// of 4, as quantized_linear reads q in groups of 4), `scales` and `zero_points` (one per row).
+    /// A row holding NaN or ±∞ gets scale NaN, zero point 0 and q = 0, so that its outputs in
+    /// quantized_linear are NaN. Every path gives the same bytes and scales.
     void (*_Nonnull quantize_rows_u8)(const float *_Nonnull x, size_t ldx, size_t rows, size_t k,
                                       uint8_t *_Nonnull q, size_t ldq, float *_Nonnull scales,
                                       int32_t *_Nonnull zero_points);
     /// Packs an int8 weight matrix W — `n` output channels × `k` inputs, row-major with row stride
-    /// `ldw` (PyTorch's Linear weight) — once, into the layout the int8 products read:
+    /// `ldw` (PyTorch's Linear weight) — once, into the layout every path of quantized_linear reads:
     /// blocks of 16 channels; within a block, for each group g of 4 consecutive k, 16 lanes × 4 bytes
     ///   packed[((block·K4 + g)·16 + lane)·4 + t] = W[16·block + lane][4g + t],   K4 = ⌈k/4⌉,
     /// 0 for channels ≥ n and inputs ≥ k: attend_packed_weights_size(n, k) bytes (one block, K4
@@ -131,6 +131,25 @@ typedef struct attend_kernel_table {
     /// column_sums[j] = Σₖ W[j][k] (`n` int32s), for the zero-point correction.
     void (*_Nonnull pack_weights_s8)(const int8_t *_Nonnull w, size_t ldw, size_t n, size_t k,
                                      int8_t *_Nonnull packed, int32_t *_Nonnull column_sums);
+    /// y = x·Wᵀ + bias from quantize_rows_u8's q, scales and zero points and pack_weights_s8's
+    /// packed W and column sums, W's per-channel scales `w_scales` (`n` floats) and `bias` (`n`
+    /// floats, or NULL for none):
+    ///   acc[r][j] = Σₖ q[r][k]·W[j][k]   in int32, exact for k ≤ 65,793 (= ⌊2³¹/(255·128)⌋)
+    ///   y[r][j]   = fmaf((float)(acc − zero_points[r]·column_sums[j]), x_scales[r]·w_scales[j],
+    ///                    bias ? bias[j] : 0)
+    /// with the scale product rounded to float before the one fused multiply-add, so every path
+    /// gives the same bits. Reads `rows` rows of q (stride `ldq` ≥ ⌈k/4⌉·4) up to byte ⌈k/4⌉·4:
+    /// the bytes past k meet zero weights, so whatever they hold adds 0. Writes `rows` rows of `n`
+    /// floats to y (stride `ldy` ≥ n), nothing else. The AVX-512 path uses VNNI (vpdpbusd) when the
+    /// CPU has it, else an exact AVX-512BW body (bytes widened to int16, vpmaddwd).
+    /// To split the channels between threads, cut them at a multiple of 16, j₀: that part is the
+    /// call with packed + j₀·⌈k/4⌉·4, column_sums + j₀, w_scales + j₀, bias + j₀, y + j₀ and its
+    /// own n (rows split plainly).
+    void (*_Nonnull quantized_linear)(const uint8_t *_Nonnull q, size_t ldq, const float *_Nonnull x_scales,
+                                      const int32_t *_Nonnull x_zero_points, size_t rows, size_t k,
+                                      const int8_t *_Nonnull packed, const int32_t *_Nonnull column_sums,
+                                      const float *_Nonnull w_scales, const float *_Nullable bias, size_t n,
+                                      float *_Nonnull y, size_t ldy);
 } attend_kernel_table;
 
 /// Bytes of pack_weights_s8's output for `n` channels × `k` inputs: ⌈n/16⌉·16 · ⌈k/4⌉·4.
