@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attend
 import AttendModels
+import AttendNN
 import Foundation
 
 struct ModelCommand: ParsableCommand {
@@ -40,6 +41,11 @@ struct ModelCommand: ParsableCommand {
             print("model:      \(options.directory)")
             print("BERT:       \(c.layerCount) layers, \(c.headCount) heads, width \(c.hiddenSize), FFN \(c.intermediateSize), \(embedder.model.parameterCount) parameters")
             print("tokenizer:  WordPiece, \(embedder.tokenizer.tokens.count) tokens, max \(embedder.maxSequenceLength) tokens per text")
+            let linears = embedder.model.namedModules().compactMap { $0.module as? Linear }
+            let tables = embedder.model.namedModules().compactMap { $0.module as? Embedding }
+            let (int8, int8Tables) = (linears.filter(\.isQuantized).count, tables.filter(\.isQuantized).count)
+            print("weights:    " + (int8 + int8Tables == 0 ? "float32"
+                : "int8 in \(int8) of \(linears.count) Linear layers (dynamic quantization) and \(int8Tables) of \(tables.count) embedding tables, the rest float32"))
             print("embedding:  \(embedder.dimension) dimensions, \(embedder.pooling.rawValue) pooling\(embedder.normalizes ? ", L2-normalized" : "")")
             print(String(format: "loaded in   %.0f ms", Date().timeIntervalSince(started) * 1000))
         }

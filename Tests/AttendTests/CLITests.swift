@@ -98,4 +98,34 @@ struct CLITests {
         try "w1 w2 w3\nw4 w5\nw6 w7\n".write(toFile: corpus, atomically: true, encoding: .utf8)   // changed corpus: re-embed
         #expect(try Self.run("search", "--model", tiny, "--corpus", corpus, "w4", home: home).error.contains("embedded and cached"))
     }
+
+    /// `attend compress --int8` writes a folder every command loads: the tiny model always, the
+    /// real MiniLM when present (CI requires it), with embeddings close to the float model's.
+    @Test func compressedModelsLoadAndEmbed() throws {
+        let home = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        var models = [tiny]
+        if RealModel.isAvailable, let real = RealModel.directory { models.append(real) }
+        for (index, model) in models.enumerated() {
+            let output = home + "/compressed-\(index)"
+            let compressed = try Self.run("compress", "--model", model, "--int8", "--output", output)
+            #expect(compressed.status == 0, "\(compressed.error)")
+            #expect(compressed.output.contains("int8 layers:") && compressed.output.contains("→"))
+            let info = try Self.run("model", "info", "--model", output)
+            #expect(info.status == 0 && info.output.contains("int8 in"), "\(info.output)\(info.error)")
+            let text = model == tiny ? "w1 w2 w3" : "A man is eating food."
+            let float = try Self.run("embed", "--model", model, text), int8 = try Self.run("embed", "--model", output, text)
+            #expect(float.status == 0 && int8.status == 0, "\(int8.error)")
+            let a = try JSONDecoder().decode([[Float]].self, from: Data(float.output.utf8))[0]
+            let b = try JSONDecoder().decode([[Float]].self, from: Data(int8.output.utf8))[0]
+            let dot: Float = zip(a, b).map { $0 * $1 }.reduce(0, +)
+            let norms: Float = a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot()
+            let cosine = dot / norms
+            #expect(cosine > (model == tiny ? 0.95 : 0.99), "cosine of int8 to float embeddings: \(cosine)")
+            // A second compression into an existing folder, or of a quantized folder, is refused.
+            #expect(try Self.run("compress", "--model", model, "--int8", "--output", output).status != 0)
+            #expect(try Self.run("compress", "--model", output, "--int8", "--output", output + "-again").status != 0)
+        }
+    }
 }

@@ -227,18 +227,36 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
 /// Writing safetensors files.
 public enum SafeTensors {
-    /// Writes `tensors` as F32 with sorted names, the header padded to 8 bytes, atomically:
-    /// the bytes go to a temporary file beside `path`, which is then renamed over it, so a crash
-    /// mid-write never leaves a truncated file in place of the previous one.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+    /// The element type a tensor is stored as. Attend's tensors are Float32 in memory; integer
+    /// types hold quantized weights (`I8`) and byte data (`U8`), whose values must be integers
+    /// in range.
+    public enum DataType: String, Sendable {
+        case float32 = "F32", int8 = "I8", uint8 = "U8"
+
+        var byteCount: Int { self == .float32 ? 4 : 1 }
+        var range: ClosedRange<Float> { self == .int8 ? -128...127 : 0...255 }
+    }
+
+    /// Writes `tensors` with sorted names, the header padded to 8 bytes, atomically: the bytes
+    /// go to a temporary file beside `path`, which is then renamed over it, so a crash mid-write
+    /// never leaves a truncated file in place of the previous one.
+    ///
+    /// - Parameter dataTypes: the stored type of each tensor not written as F32 (e.g. a quantized
+    ///   layer's `weight` as `.int8`); throws if a value does not fit its type.
+    public static func write(_ tensors: [String: Tensor], dataTypes: [String: DataType] = [:],
+                             metadata: [String: String] = [:], to path: String) throws {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         let names = tensors.keys.sorted()
+        for name in dataTypes.keys where tensors[name] == nil {
+            throw SafeTensorsError.cannotWrite(file: path, reason: "a data type is given for '\(name)', which is not among the tensors")
+        }
         for name in names {
-            let tensor = tensors[name]!
-            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + 4 * tensor.scalarCount]]
-            offset += 4 * tensor.scalarCount
+            let tensor = tensors[name]!, type = dataTypes[name] ?? .float32
+            let byteCount = type.byteCount * tensor.scalarCount
+            header[name] = ["dtype": type.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + byteCount]]
+            offset += byteCount
         }
         var headerBytes = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         headerBytes.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - headerBytes.count % 8) % 8))
@@ -246,12 +264,26 @@ public enum SafeTensors {
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(headerBytes)
         for name in names {
-            tensors[name]!.withUnsafeScalars { scalars in
-                #if _endian(little)
-                data.append(UnsafeBufferPointer(start: scalars.baseAddress, count: scalars.count))
-                #else
-                for value in scalars { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-                #endif
+            let type = dataTypes[name] ?? .float32
+            try tensors[name]!.withUnsafeScalars { scalars in
+                switch type {
+                case .float32:
+                    #if _endian(little)
+                    data.append(UnsafeBufferPointer(start: scalars.baseAddress, count: scalars.count))
+                    #else
+                    for value in scalars { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+                    #endif
+                case .int8, .uint8:
+                    var bytes = [UInt8](repeating: 0, count: scalars.count)
+                    for (index, value) in scalars.enumerated() {
+                        guard type.range.contains(value), value.rounded() == value else {
+                            throw SafeTensorsError.cannotWrite(
+                                file: path, reason: "tensor '\(name)' element \(index) is \(value), not an \(type.rawValue) value")
+                        }
+                        bytes[index] = type == .int8 ? UInt8(bitPattern: Int8(value)) : UInt8(value)
+                    }
+                    data.append(contentsOf: bytes)
+                }
             }
         }
         do {

@@ -25,12 +25,15 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
     public var maxPositionEmbeddings: Int
     public var typeVocabularySize: Int
     public var layerNormEpsilon: Float
+    /// Which layers a compressed folder stores as int8 (`attend compress`), or nil.
+    public var quantization: QuantizationConfiguration?
 
     enum CodingKeys: String, CodingKey {
         case vocabularySize = "vocab_size", hiddenSize = "hidden_size", layerCount = "num_hidden_layers"
         case headCount = "num_attention_heads", intermediateSize = "intermediate_size", hiddenActivation = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings", typeVocabularySize = "type_vocab_size"
         case layerNormEpsilon = "layer_norm_eps", positionEmbeddingType = "position_embedding_type"
+        case quantization
     }
 
     public init(vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int, intermediateSize: Int,
@@ -52,6 +55,7 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 512
         typeVocabularySize = try c.decodeIfPresent(Int.self, forKey: .typeVocabularySize) ?? 2
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-12
+        quantization = try c.decodeIfPresent(QuantizationConfiguration.self, forKey: .quantization)
         if let type = try c.decodeIfPresent(String.self, forKey: .positionEmbeddingType), type != "absolute" {
             throw DecodingError.dataCorruptedError(forKey: .positionEmbeddingType, in: c,
                                                    debugDescription: "position_embedding_type \(type) is not supported (absolute is)")
@@ -104,6 +108,9 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
         }
         guard layerNormEpsilon > 0 && layerNormEpsilon.isFinite else {
             throw ModelLoadingError(file: file, reason: "layer_norm_eps must be positive, got \(layerNormEpsilon)")
+        }
+        if let quantization, quantization.method != QuantizationConfiguration.dynamicInt8 {
+            throw ModelLoadingError(file: file, reason: "quantization method \(quantization.method) is not supported (\(QuantizationConfiguration.dynamicInt8) is)")
         }
     }
 }

@@ -10,8 +10,13 @@ import Attend
 /// - Returns: the merged heads `[B, L, E]`, before any output projection.
 public func selfAttention(_ x: Tensor, query: Linear, key: Linear, value: Linear, headCount: Int,
                           mask: AttentionMask = .none, returningWeights: Bool = false) -> (output: Tensor, weights: Tensor?) {
-    let e = x.shape[2]
+    let e = query.outputDimension
     precondition(e % headCount == 0, "selfAttention: width \(e) is not a multiple of \(headCount) heads")
+    if query.isQuantized || key.isQuantized || value.isQuantized {
+        // Each int8 projection runs in its own kernel call (their packed weights are separate).
+        return attendHeads(query: query(x), key: key(x), value: value(x), headCount: headCount, mask: mask,
+                           returningWeights: returningWeights)
+    }
     let biases = [query.bias, key.bias, value.bias].compactMap { $0 }
     precondition(biases.isEmpty || biases.count == 3, "selfAttention: query, key and value must all have biases or none")
     var qkv = matmul(x, Tensor.concatenate([query.weight, key.weight, value.weight]).transposed())     // [B, L, 3E]

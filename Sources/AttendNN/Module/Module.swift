@@ -53,6 +53,16 @@ open class Module {
         return result
     }
 
+    /// The stored type of every ``stateDict()`` entry that is not Float32 (a quantized layer's
+    /// int8 `weight`), for `SafeTensors.write(_:dataTypes:metadata:to:)`.
+    public func stateDictDataTypes() -> [String: SafeTensors.DataType] {
+        var result: [String: SafeTensors.DataType] = [:]
+        for (name, parameter) in namedParameters() where parameter.storedType != .float32 {
+            result[name] = parameter.storedType
+        }
+        return result
+    }
+
     /// Replaces parameter values from a state dict (as saved by PyTorch's `state_dict()`).
     ///
     /// - Parameter strict: when true, keys missing from `state`, keys this module doesn't have
@@ -76,7 +86,20 @@ open class Module {
         for (name, parameter) in parameters {
             if let value = state[name] { parameter.tensor = value.detached.contiguous() }
         }
+        for (name, module) in namedModules() {
+            do {
+                try module.didLoadStateDict()
+            } catch {
+                throw StateDictError(missingKeys: [], unexpectedKeys: [], shapeMismatches: [],
+                                     invalidValues: ["\(name.isEmpty ? "(root)" : name): \(error)"])
+            }
+        }
     }
+
+    /// Called on every module after ``loadStateDict(_:strict:)`` replaced parameter values, to
+    /// rebuild what a module derives from them (a quantized layer packs its int8 weights). The
+    /// default does nothing; a thrown error names invalid values.
+    open func didLoadStateDict() throws {}
 
     /// Switches this module and its submodules to training (`true`) or evaluation mode.
     public func train(_ training: Bool = true) {
@@ -175,12 +198,23 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
     public let missingKeys: [String]
     public let unexpectedKeys: [String]
     public let shapeMismatches: [ShapeMismatch]
+    /// Values a module could not use after loading (e.g. a quantized weight outside int8), by module.
+    public let invalidValues: [String]
+
+    public init(missingKeys: [String], unexpectedKeys: [String], shapeMismatches: [ShapeMismatch],
+                invalidValues: [String] = []) {
+        self.missingKeys = missingKeys
+        self.unexpectedKeys = unexpectedKeys
+        self.shapeMismatches = shapeMismatches
+        self.invalidValues = invalidValues
+    }
 
     public var description: String {
         var lines = ["state dict does not match the module:"]
         if !missingKeys.isEmpty { lines.append("  missing keys: " + missingKeys.joined(separator: ", ")) }
         if !unexpectedKeys.isEmpty { lines.append("  unexpected keys: " + unexpectedKeys.joined(separator: ", ")) }
         for m in shapeMismatches { lines.append("  \(m.key): expected shape \(m.expected), found \(m.found)") }
+        for value in invalidValues { lines.append("  " + value) }
         return lines.joined(separator: "\n")
     }
 }

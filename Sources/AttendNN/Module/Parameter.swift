@@ -21,6 +21,9 @@ public final class Parameter<Value>: AnyParameter {
     public let key: String?
     /// A frozen parameter gets no gradient and is left alone by optimizers.
     public var isFrozen = false
+    /// How the value is stored in a safetensors file (Float32 unless a layer says otherwise,
+    /// e.g. a quantized weight's int8 values).
+    public var storedType: SafeTensors.DataType = .float32
 
     /// A parameter the module's initializer assigns (after `super.init()`).
     public init(_ key: String? = nil) {
@@ -63,6 +66,8 @@ public protocol AnyParameter: AnyObject {
     var tensor: Tensor? { get set }
     /// A frozen parameter gets no gradient and is left alone by optimizers.
     var isFrozen: Bool { get set }
+    /// How the value is stored in a safetensors file.
+    var storedType: SafeTensors.DataType { get set }
 }
 
 /// A submodule (or an array or optional of them) owned by a ``Module``, with its state-dict key.
