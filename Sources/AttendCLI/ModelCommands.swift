@@ -40,6 +40,9 @@ struct ModelCommand: ParsableCommand {
             let c = embedder.model.configuration
             print("model:      \(options.directory)")
             print("BERT:       \(c.layerCount) layers, \(c.headCount) heads, width \(c.hiddenSize), FFN \(c.intermediateSize), \(embedder.model.parameterCount) parameters")
+            let heads = embedder.model.encoder.layers.reduce(0) { $0 + $1.attention.headCount }
+            print("heads:      \(heads) of \(c.layerCount * c.headCount)" + (c.prunedHeads.isEmpty ? "" : " (pruned: "
+                  + c.prunedHeads.keys.sorted().map { "layer \($0): \(c.prunedHeads[$0]!)" }.joined(separator: ", ") + ")"))
             print("tokenizer:  WordPiece, \(embedder.tokenizer.tokens.count) tokens, max \(embedder.maxSequenceLength) tokens per text")
             let linears = embedder.model.namedModules().compactMap { $0.module as? Linear }
             let tables = embedder.model.namedModules().compactMap { $0.module as? Embedding }

@@ -128,4 +128,27 @@ struct CLITests {
             #expect(try Self.run("compress", "--model", output, "--int8", "--output", output + "-again").status != 0)
         }
     }
+
+    /// `attend compress --prune-heads` removes the least important heads, measured on the
+    /// calibration texts, and the smaller folder embeds through every command.
+    @Test func prunedModelsLoadAndEmbed() throws {
+        let home = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let calibration = home + "/calibration.txt"
+        try "w1 w2 w3\nw4 w5 w6 w7\nw8 w9\nw3 w1 w9 w2\n".write(toFile: calibration, atomically: true, encoding: .utf8)
+        let output = home + "/pruned"
+        let result = try Self.run("compress", "--model", tiny, "--prune-heads", "0.5", "--calibration", calibration,
+                                  "--int8", "--output", output)
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("heads:       4 of 8"), "\(result.output)")
+        let info = try Self.run("model", "info", "--model", output)
+        #expect(info.output.contains("heads:      4 of 8 (pruned:") && info.output.contains("int8 in"), "\(info.output)")
+        let embedded = try Self.run("embed", "--model", output, "w1 w2 w3")
+        #expect(embedded.status == 0 && (try? JSONDecoder().decode([[Float]].self, from: Data(embedded.output.utf8)))?.first?.count == 16)
+        #expect(try Self.run("compress", "--model", tiny, "--prune-heads", "0.5", "--output", home + "/x").status != 0,
+                "pruning without calibration texts is refused")
+        #expect(try Self.run("compress", "--model", tiny, "--prune-heads", "1.5", "--calibration", calibration,
+                             "--output", home + "/y").status != 0)
+    }
 }

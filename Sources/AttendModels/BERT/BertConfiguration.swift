@@ -27,13 +27,16 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
     public var layerNormEpsilon: Float
     /// Which layers a compressed folder stores as int8 (`attend compress`), or nil.
     public var quantization: QuantizationConfiguration?
+    /// Attention heads removed from each layer (Hugging Face's `pruned_heads`: layer → original
+    /// head indices); the folder's weights lack them.
+    public var prunedHeads: [Int: [Int]] = [:]
 
     enum CodingKeys: String, CodingKey {
         case vocabularySize = "vocab_size", hiddenSize = "hidden_size", layerCount = "num_hidden_layers"
         case headCount = "num_attention_heads", intermediateSize = "intermediate_size", hiddenActivation = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings", typeVocabularySize = "type_vocab_size"
         case layerNormEpsilon = "layer_norm_eps", positionEmbeddingType = "position_embedding_type"
-        case quantization
+        case quantization, prunedHeads = "pruned_heads"
     }
 
     public init(vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int, intermediateSize: Int,
@@ -56,6 +59,14 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
         typeVocabularySize = try c.decodeIfPresent(Int.self, forKey: .typeVocabularySize) ?? 2
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-12
         quantization = try c.decodeIfPresent(QuantizationConfiguration.self, forKey: .quantization)
+        // JSON keys are strings: {"0": [1, 5]}.
+        for (layer, heads) in try c.decodeIfPresent([String: [Int]].self, forKey: .prunedHeads) ?? [:] {
+            guard let index = Int(layer) else {
+                throw DecodingError.dataCorruptedError(forKey: .prunedHeads, in: c,
+                                                       debugDescription: "pruned_heads key \(layer) is not a layer number")
+            }
+            prunedHeads[index] = heads
+        }
         if let type = try c.decodeIfPresent(String.self, forKey: .positionEmbeddingType), type != "absolute" {
             throw DecodingError.dataCorruptedError(forKey: .positionEmbeddingType, in: c,
                                                    debugDescription: "position_embedding_type \(type) is not supported (absolute is)")
@@ -108,6 +119,12 @@ public struct BertConfiguration: Sendable, Equatable, Decodable {
         }
         guard layerNormEpsilon > 0 && layerNormEpsilon.isFinite else {
             throw ModelLoadingError(file: file, reason: "layer_norm_eps must be positive, got \(layerNormEpsilon)")
+        }
+        for (layer, heads) in prunedHeads {
+            guard (0..<layerCount).contains(layer), heads.allSatisfy({ (0..<headCount).contains($0) }),
+                  Set(heads).count < headCount else {
+                throw ModelLoadingError(file: file, reason: "pruned_heads \(layer): \(heads) does not fit \(layerCount) layers of \(headCount) heads, one head kept per layer")
+            }
         }
         if let quantization, quantization.method != QuantizationConfiguration.dynamicInt8 {
             throw ModelLoadingError(file: file, reason: "quantization method \(quantization.method) is not supported (\(QuantizationConfiguration.dynamicInt8) is)")

@@ -17,6 +17,7 @@ extension BertModel {
         }
         let file = try SafeTensorsFile(path: weightsPath)
         let model = Initialization.skipping { BertModel(configuration: configuration) }
+        model.prune(heads: configuration.prunedHeads.mapValues(Set.init))
         try configuration.quantization?.prepare(model, file: directory + "/config.json")
         var state: [String: Tensor] = [:]
         let prefix = file.entries.keys.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""

@@ -111,10 +111,17 @@ public final class BertLayer: Module {
 public final class BertAttention: Module {
     @Child("self") public var projections: BertSelfAttention
     @Child("output") public var output: BertOutput
-    let headCount: Int
+    /// Heads left after ``prune(heads:)`` (the configuration's count until then).
+    public private(set) var headCount: Int
+    /// The original indices of the heads left, in order (`0..<H` until pruned).
+    public private(set) var remainingHeads: [Int]
+    /// `[headCount]` factors on each head's output (nil: all 1) — Michel et al.'s gates, for
+    /// measuring head importance (``HeadImportance``).
+    public var headGate: Tensor?
 
     init(_ c: BertConfiguration) {
         headCount = c.headCount
+        remainingHeads = Array(0..<c.headCount)
         super.init()
         projections = BertSelfAttention(c)
         output = BertOutput(inputSize: c.hiddenSize, c)
@@ -123,8 +130,33 @@ public final class BertAttention: Module {
     public func callAsFunction(_ x: Tensor, mask: AttentionMask, returningAttention: Bool) -> (Tensor, Tensor?) {
         let p = projections
         let (attended, weights) = selfAttention(x, query: p.query, key: p.key, value: p.value, headCount: headCount,
-                                                mask: mask, returningWeights: returningAttention)
+                                                mask: mask, returningWeights: returningAttention, headGate: headGate)
         return (output(attended, residual: x), weights)
+    }
+
+    /// Removes `heads` (original indices) from the query, key and value projections' rows and
+    /// the output projection's columns, as Hugging Face's `prune_heads`: the layer gets smaller
+    /// and faster, and equals the unpruned layer with those heads' outputs set to zero.
+    ///
+    /// - Precondition: at least one head remains and the projections are not quantized yet
+    ///   (prune first, then quantize).
+    public func prune(heads: Set<Int>) {
+        let removed = heads.intersection(remainingHeads)
+        guard !removed.isEmpty else { return }
+        let kept = remainingHeads.enumerated().filter { !removed.contains($0.element) }
+        precondition(!kept.isEmpty, "BertAttention.prune: every head would be removed")
+        let p = projections
+        precondition(![p.query, p.key, p.value, output.dense].contains { $0.isQuantized },
+                     "BertAttention.prune: prune before quantizing")
+        let width = p.query.outputDimension / headCount
+        let rows = kept.flatMap { position, _ in (position * width)..<((position + 1) * width) }
+        p.query = p.query.keepingOutputs(rows)                // [H′·d, E]
+        p.key = p.key.keepingOutputs(rows)
+        p.value = p.value.keepingOutputs(rows)
+        output.dense = output.dense.keepingInputs(rows)       // [E, H′·d]
+        remainingHeads = kept.map(\.element)
+        headCount = kept.count
+        headGate = nil
     }
 }
 

@@ -12,6 +12,10 @@ public enum ModelCompression {
     public struct Report: Sendable {
         /// The `Linear` and `Embedding` layers now stored as int8, by state-dict path.
         public let quantizedModules: [String]
+        /// The heads removed, `[layer: original head indices]`.
+        public let prunedHeads: [Int: [Int]]
+        /// Attention heads before and after.
+        public let headsBefore: Int, headsAfter: Int
         /// Bytes of `model.safetensors` before and after.
         public let bytesBefore: Int, bytesAfter: Int
     }
@@ -24,11 +28,17 @@ public enum ModelCompression {
     /// exist yet. The copy is assembled beside `output` and renamed into place, so a failure
     /// never leaves a half-written folder.
     ///
-    /// - Parameter int8: quantize every `Linear` layer (dynamic int8, per output channel) and
-    ///   every embedding table (int8 per row, scaled back on lookup).
+    /// - Parameters:
+    ///   - int8: quantize every `Linear` layer (dynamic int8, per output channel) and every
+    ///     embedding table (int8 per row, scaled back on lookup).
+    ///   - pruneFraction: remove this fraction of all attention heads (0 for none), the least
+    ///     important by ``HeadImportance/embeddingDrift(of:texts:batchSize:)`` over
+    ///     `calibration` texts, never a layer's last head. Pruning runs before quantization.
     /// - Throws: ``ModelLoadingError`` for an unreadable model, a folder that is already
-    ///   quantized, or an output that exists or cannot be written.
-    public static func compress(directory: String, to output: String, int8: Bool) throws -> Report {
+    ///   quantized, a fraction outside 0..<1, pruning without calibration texts, or an output
+    ///   that exists or cannot be written.
+    public static func compress(directory: String, to output: String, int8: Bool,
+                                pruneFraction: Double = 0, calibration: [String] = []) throws -> Report {
         let fileManager = FileManager.default
         let source = URL(fileURLWithPath: directory).standardizedFileURL
         let destination = URL(fileURLWithPath: output).standardizedFileURL
@@ -40,10 +50,30 @@ public enum ModelCompression {
         }
         let configurationPath = source.appendingPathComponent("config.json").path
         let configuration = try BertConfiguration.load(configurationPath)
+        guard int8 || pruneFraction > 0 else {
+            throw ModelLoadingError(file: output, reason: "nothing to do: ask for int8 weights or pruned heads")
+        }
         if int8, configuration.quantization != nil {
             throw ModelLoadingError(file: configurationPath, reason: "the model is already quantized")
         }
-        let model = try BertModel.load(directory: source.path, configuration: configuration)
+        guard (0..<1).contains(pruneFraction) else {
+            throw ModelLoadingError(file: output, reason: "the fraction of heads to prune must be in 0..<1, got \(pruneFraction)")
+        }
+        if pruneFraction > 0 && calibration.isEmpty {
+            throw ModelLoadingError(file: output, reason: "pruning heads needs calibration texts (like the ones the model will embed)")
+        }
+        if pruneFraction > 0 && configuration.quantization != nil {
+            throw ModelLoadingError(file: configurationPath, reason: "the model is quantized; prune the float model, then quantize")
+        }
+        let model: BertModel
+        if pruneFraction > 0 {
+            let embedder = try SentenceEmbedder(directory: source.path)
+            let importance = HeadImportance.embeddingDrift(of: embedder, texts: calibration)
+            embedder.model.prune(heads: HeadImportance.headsToPrune(fraction: pruneFraction, importance: importance))
+            model = embedder.model
+        } else {
+            model = try BertModel.load(directory: source.path, configuration: configuration)
+        }
         let quantized = int8 ? quantizeLinearLayers(of: model, includingEmbeddings: true) : []
         let allQuantized = (configuration.quantization?.modules ?? []) + quantized
 
@@ -65,6 +95,10 @@ public enum ModelCompression {
             if !allQuantized.isEmpty {
                 json["quantization"] = ["method": QuantizationConfiguration.dynamicInt8, "modules": allQuantized]
             }
+            let pruned = model.prunedHeads
+            if !pruned.isEmpty {
+                json["pruned_heads"] = Dictionary(uniqueKeysWithValues: pruned.map { (String($0.key), $0.value) })
+            }
             try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
                 .write(to: staging.appendingPathComponent("config.json"))
             try SafeTensors.write(model.stateDict(), dataTypes: model.stateDictDataTypes(),
@@ -80,6 +114,10 @@ public enum ModelCompression {
         func size(_ url: URL) -> Int {
             ((try? fileManager.attributesOfItem(atPath: url.appendingPathComponent("model.safetensors").path))?[.size] as? Int) ?? 0
         }
-        return Report(quantizedModules: quantized, bytesBefore: size(source), bytesAfter: size(destination))
+        let layers = model.encoder.layers
+        return Report(quantizedModules: quantized, prunedHeads: model.prunedHeads,
+                      headsBefore: layers.count * configuration.headCount,
+                      headsAfter: layers.reduce(0) { $0 + $1.attention.headCount },
+                      bytesBefore: size(source), bytesAfter: size(destination))
     }
 }

@@ -62,6 +62,24 @@ public final class Linear: Module {
         useQuantized(try QuantizedMatrix(values: weight, scales: weightScale))
     }
 
+    /// A new layer with only output features `rows` (rows of the weight and bias), for pruning.
+    public func keepingOutputs(_ rows: [Int]) -> Linear {
+        precondition(!isQuantized, "Linear.keepingOutputs: prune before quantizing")
+        let layer = Initialization.skipping { Linear(inputDimension, rows.count, bias: bias != nil) }
+        layer.weight = weight.detached.indexSelect(rows, axis: 0)
+        layer.bias = bias?.detached.indexSelect(rows, axis: 0)
+        return layer
+    }
+
+    /// A new layer reading only input features `columns` (columns of the weight), for pruning.
+    public func keepingInputs(_ columns: [Int]) -> Linear {
+        precondition(!isQuantized, "Linear.keepingInputs: prune before quantizing")
+        let layer = Initialization.skipping { Linear(columns.count, outputDimension, bias: bias != nil) }
+        layer.weight = weight.detached.indexSelect(columns, axis: 1)
+        layer.bias = bias?.detached
+        return layer
+    }
+
     private func useQuantized(_ matrix: QuantizedMatrix) {
         weight = matrix.values
         weightScale = matrix.scales
