@@ -12,35 +12,19 @@ import argparse
 import json
 import os
 import pathlib
-import random
 import shutil
 import subprocess
 import tempfile
-import time
 
 import numpy as np
+
+from benchmark_texts import perturbed, sentences, timed
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def sentences(model_dir, count, seed):
-    words = [w for w in (model_dir / "vocab.txt").read_text().split("\n") if w.isalpha() and len(w) > 2][:20000]
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(10, 40))).capitalize() + "." for _ in range(count)]
 
 
-def perturbed(lines, model_dir, fraction, seed):
-    """Each line with `fraction` of its words replaced by random vocabulary words: queries whose
-    best match in the corpus is known (the line they came from)."""
-    words = [w for w in (model_dir / "vocab.txt").read_text().split("\n") if w.isalpha() and len(w) > 2][:20000]
-    rng = random.Random(seed)
-    result = []
-    for line in lines:
-        tokens = line.rstrip(".").split()
-        for i in rng.sample(range(len(tokens)), int(fraction * len(tokens))):
-            tokens[i] = rng.choice(words)
-        result.append(" ".join(tokens) + ".")
-    return result
 
 
 def attend_embed(binary, model, path):
@@ -148,10 +132,6 @@ def main():
     shutil.rmtree(work)
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":

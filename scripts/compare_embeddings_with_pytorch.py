@@ -9,18 +9,15 @@ import argparse
 import json
 import os
 import pathlib
-import random
 import subprocess
 import tempfile
 import time
 
+from benchmark_texts import sentences, timed
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def sentences(model_dir, count=1000, seed=0):
-    words = [w for w in (model_dir / "vocab.txt").read_text().split("\n") if w.isalpha() and len(w) > 2][:20000]
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(10, 40))).capitalize() + "." for _ in range(count)]
 
 
 def main():
@@ -48,8 +45,8 @@ def main():
     st = SentenceTransformer(str(model_dir), device="cpu")
     load_ms = (time.perf_counter() - start) * 1e3
     st.encode(texts[:64], batch_size=32)
-    best = min(timeit(lambda: st.encode(texts, batch_size=32)) for _ in range(3))
-    single = sorted(timeit(lambda s=s: st.encode([s])) for s in texts[:50])[25] * 1e3
+    best = min(timed(lambda: st.encode(texts, batch_size=32)) for _ in range(3))
+    single = sorted(timed(lambda s=s: st.encode([s])) for s in texts[:50])[25] * 1e3
     rows = [("throughput (sentences/s, batch 32)", 1000 / best, attend["sentences_per_second"], True),
             ("single-sentence latency (ms, median)", single, attend["single_ms"], False),
             ("model load (ms)", load_ms, attend["load_ms"], False)]
@@ -62,10 +59,6 @@ def main():
     os.unlink(corpus)
 
 
-def timeit(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":
