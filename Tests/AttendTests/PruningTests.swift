@@ -83,4 +83,20 @@ struct PruningTests {
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: folder + "/config.json"))
         #expect(throws: ModelLoadingError.self) { try BertModel.load(directory: folder) }
     }
+
+    /// The ViT's attention prunes the same way: smaller projections, equal to zeroed heads.
+    @Test func visionAttentionPrunesLikeBERT() {
+        var generator = PhiloxGenerator(seed: 21)
+        let attention = ProjectedSelfAttention(dimension: 16, headCount: 4)
+        let x = Tensor.normal([2, 5, 16], using: &generator)
+        attention.headGate = Tensor([1, 0, 1, 0])
+        let (gated, _) = attention(x)
+        attention.prune(heads: [1, 3])
+        #expect(attention.headCount == 2 && attention.remainingHeads == [0, 2] && attention.headGate == nil)
+        #expect(attention.query.weight.shape == [8, 16] && attention.output.weight.shape == [16, 8])
+        let (pruned, _) = attention(x)
+        expectClose(pruned, gated, tolerance: 1e-6, "pruned ViT attention against zeroed heads")
+        attention.prune(heads: [0])
+        #expect(attention.remainingHeads == [2])
+    }
 }

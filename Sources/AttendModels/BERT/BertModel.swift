@@ -141,21 +141,12 @@ public final class BertAttention: Module {
     /// - Precondition: at least one head remains and the projections are not quantized yet
     ///   (prune first, then quantize).
     public func prune(heads: Set<Int>) {
-        let removed = heads.intersection(remainingHeads)
-        guard !removed.isEmpty else { return }
-        let kept = remainingHeads.enumerated().filter { !removed.contains($0.element) }
-        precondition(!kept.isEmpty, "BertAttention.prune: every head would be removed")
         let p = projections
-        precondition(![p.query, p.key, p.value, output.dense].contains { $0.isQuantized },
-                     "BertAttention.prune: prune before quantizing")
-        let width = p.query.outputDimension / headCount
-        let rows = kept.flatMap { position, _ in (position * width)..<((position + 1) * width) }
-        p.query = p.query.keepingOutputs(rows)                // [H′·d, E]
-        p.key = p.key.keepingOutputs(rows)
-        p.value = p.value.keepingOutputs(rows)
-        output.dense = output.dense.keepingInputs(rows)       // [E, H′·d]
-        remainingHeads = kept.map(\.element)
-        headCount = kept.count
+        guard let pruned = PrunedProjections(removing: heads, from: remainingHeads, query: p.query, key: p.key,
+                                             value: p.value, output: output.dense) else { return }
+        (p.query, p.key, p.value, output.dense) = (pruned.query, pruned.key, pruned.value, pruned.output)
+        remainingHeads = pruned.remainingHeads
+        headCount = remainingHeads.count
         headGate = nil
     }
 }

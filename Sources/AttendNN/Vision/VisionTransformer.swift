@@ -101,10 +101,16 @@ public final class ProjectedSelfAttention: Module {
     @Child("k_proj") public var key: Linear
     @Child("v_proj") public var value: Linear
     @Child("o_proj") public var output: Linear
-    public let headCount: Int
+    /// Heads left after ``prune(heads:)`` (the configuration's count until then).
+    public private(set) var headCount: Int
+    /// The original indices of the heads left, in order.
+    public private(set) var remainingHeads: [Int]
+    /// `[headCount]` factors on each head's output (nil: all 1), for head importance.
+    public var headGate: Tensor?
 
     public init(dimension: Int, headCount: Int, bias: Bool = true) {
         self.headCount = headCount
+        remainingHeads = Array(0..<headCount)
         super.init()
         query = Linear(dimension, dimension, bias: bias)
         key = Linear(dimension, dimension, bias: bias)
@@ -115,8 +121,19 @@ public final class ProjectedSelfAttention: Module {
     /// `[B, L, D]` → `[B, L, D]`, and the weights `[B, H, L, L]` when asked for.
     public func callAsFunction(_ x: Tensor, mask: AttentionMask = .none, returningWeights: Bool = false) -> (Tensor, Tensor?) {
         let (attended, weights) = selfAttention(x, query: query, key: key, value: value, headCount: headCount,
-                                                mask: mask, returningWeights: returningWeights)
+                                                mask: mask, returningWeights: returningWeights, headGate: headGate)
         return (output(attended), weights)
+    }
+
+    /// Removes `heads` (original indices): smaller projections that equal this layer with those
+    /// heads' outputs set to zero (``PrunedProjections``). Prune before quantizing.
+    public func prune(heads: Set<Int>) {
+        guard let pruned = PrunedProjections(removing: heads, from: remainingHeads, query: query, key: key,
+                                             value: value, output: output) else { return }
+        (query, key, value, output) = (pruned.query, pruned.key, pruned.value, pruned.output)
+        remainingHeads = pruned.remainingHeads
+        headCount = remainingHeads.count
+        headGate = nil
     }
 }
 
