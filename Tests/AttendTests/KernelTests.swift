@@ -316,7 +316,8 @@ struct KernelTests {
         let names = seen.withLock { $0 }
         #expect(names.filter { $0 == "kernel-probe" }.count == 1, "threads: \(names)")
         let workers = names.filter { $0.hasPrefix("attend-pool-") }
-        #expect(!workers.isEmpty && Set(workers).count == workers.count, "duplicate worker names: \(workers.sorted())")
+        #expect(Set(workers).count == workers.count, "duplicate worker names: \(workers.sorted())")
+        #expect(Parallelism.threadCount == 1 || !workers.isEmpty, "the pool's workers are named")
     }
 
     private static func threadNames() throws -> [String] {

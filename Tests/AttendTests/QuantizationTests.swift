@@ -30,7 +30,7 @@ struct QuantizationTests {
     @Test(arguments: quantizationCases)
     func matchesPyTorch(_ golden: QuantizationCase) {
         let weight = golden.weight.tensor
-        let matrix = QuantizedMatrix(quantizing: weight)
+        let matrix = try! QuantizedMatrix(quantizing: weight)
         #expect(matrix.values.scalars == golden.int8_weight.map(Float.init), "int8 weights of \(golden.name)")
         #expect(matrix.scales.scalars == golden.scales.map(Float.init), "scales of \(golden.name)")
 
@@ -108,6 +108,13 @@ struct QuantizationTests {
         #expect(throws: QuantizationError.shapeMismatch(values: [2, 2], scales: [3])) {
             try QuantizedMatrix(values: .zeros([2, 2]), scales: .ones([3]))
         }
+        #expect(throws: QuantizationError.nonFinite(index: 3)) {
+            try QuantizedMatrix(quantizing: Tensor(shape: [2, 2], scalars: [1, 2, 3, .nan]))
+        }
+        let layer = Linear(2, 2)
+        layer.weight = Tensor(shape: [2, 2], scalars: [1, .infinity, 3, 4])
+        #expect(throws: QuantizationError.self) { try quantizeLinearLayers(of: layer) }
+        #expect(!layer.isQuantized)
     }
 
     /// A quantized Linear saves `weight` as I8 beside `weight_scale`, and a fresh layer prepared
@@ -117,7 +124,7 @@ struct QuantizationTests {
         var generator = PhiloxGenerator(seed: 9)
         let x = Tensor.normal([4, 37], using: &generator)
         let before = layer(x)
-        layer.quantize()
+        try layer.quantize()
         let quantized = layer(x)
         #expect(Set(layer.stateDict().keys) == ["weight", "bias", "weight_scale"])
         #expect(layer.stateDictDataTypes() == ["weight": .int8])

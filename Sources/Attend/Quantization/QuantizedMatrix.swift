@@ -22,17 +22,22 @@ public struct QuantizedMatrix: Sendable {
     let columnSums: [Int32]
 
     /// Quantizes `weight` (`[outputs, inputs]`) per output channel, symmetric, as PyTorch does.
-    public init(quantizing weight: Tensor) {
-        let (values, scales) = Self.symmetricInt8(weight)
-        try! self.init(values: values, scales: scales)
+    ///
+    /// - Throws: ``QuantizationError/nonFinite(index:)`` when the weight holds NaN or ∞.
+    public init(quantizing weight: Tensor) throws {
+        let (values, scales) = try Self.symmetricInt8(weight)
+        try self.init(values: values, scales: scales)
     }
 
     /// Symmetric int8 per row of a `[rows, columns]` matrix (the quantization above, without
     /// packing — what an int8 embedding table stores): `values` are exact integers in −128…127.
-    public static func symmetricInt8(_ weight: Tensor) -> (values: Tensor, scales: Tensor) {
+    ///
+    /// - Throws: ``QuantizationError/nonFinite(index:)`` when the matrix holds NaN or ∞.
+    public static func symmetricInt8(_ weight: Tensor) throws -> (values: Tensor, scales: Tensor) {
         precondition(weight.rank == 2, "int8 quantization needs a [rows, columns] matrix, got \(weight.shape)")
         let (n, k) = (weight.shape[0], weight.shape[1])
         let source = weight.detached.contiguous().scalars
+        if let index = source.firstIndex(where: { !$0.isFinite }) { throw QuantizationError.nonFinite(index: index) }
         var values = [Float](repeating: 0, count: n * k), scales = [Float](repeating: 0, count: n)
         for j in 0..<n {
             let row = source[(j * k)..<((j + 1) * k)]
@@ -100,6 +105,9 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(values: [Int], scales: [Int])
     case notInt8(index: Int, value: Float)
     case invalidScale(channel: Int, value: Float)
+    case nonFinite(index: Int)
+    /// A layer of a model could not be quantized: its dotted name and why.
+    case inLayer(String, String)
 
     public var description: String {
         switch self {
@@ -107,6 +115,8 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
             "quantized weight of shape \(values) needs scales of shape [\(values.first ?? 0)], got \(scales)"
         case let .notInt8(index, value): "quantized weight element \(index) is \(value), not an int8 value"
         case let .invalidScale(channel, value): "quantized weight scale of channel \(channel) is \(value), not a positive number"
+        case let .nonFinite(index): "cannot quantize a weight holding NaN or ∞ (element \(index))"
+        case let .inLayer(name, reason): "\(name): \(reason)"
         }
     }
 }

@@ -74,7 +74,12 @@ public enum ModelCompression {
         } else {
             model = try BertModel.load(directory: source.path, configuration: configuration)
         }
-        let quantized = int8 ? quantizeLinearLayers(of: model, includingEmbeddings: true) : []
+        let quantized: [String]
+        do {
+            quantized = int8 ? try quantizeLinearLayers(of: model, includingEmbeddings: true) : []
+        } catch {
+            throw ModelLoadingError(file: source.appendingPathComponent("model.safetensors").path, reason: "\(error)")
+        }
         let allQuantized = (configuration.quantization?.modules ?? []) + quantized
 
         // Assemble beside the destination, then rename it into place.

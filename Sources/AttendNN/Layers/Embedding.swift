@@ -30,9 +30,11 @@ public final class Embedding: Module {
     public var isQuantized: Bool { weightScale != nil }
 
     /// Stores the table as symmetric int8 per row (``QuantizedMatrix/symmetricInt8(_:)``), frozen.
-    public func quantize() {
+    ///
+    /// - Throws: `QuantizationError` when the table holds NaN or ∞ (it is left as it was).
+    public func quantize() throws {
         guard !isQuantized else { return }
-        (weight, weightScale) = QuantizedMatrix.symmetricInt8(weight)
+        (weight, weightScale) = try QuantizedMatrix.symmetricInt8(weight)
         markQuantized()
     }
 

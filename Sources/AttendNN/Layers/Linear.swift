@@ -40,10 +40,11 @@ public final class Linear: Module {
 
     /// Quantizes the weight in place, per output channel, symmetric int8 (``QuantizedMatrix``);
     /// the weight and its scales are frozen. Does nothing to a layer already quantized.
-    public func quantize() {
+    ///
+    /// - Throws: `QuantizationError` when the weight holds NaN or ∞ (the layer is left as it was).
+    public func quantize() throws {
         guard !isQuantized else { return }
-        let matrix = QuantizedMatrix(quantizing: weight)
-        useQuantized(matrix)
+        useQuantized(try QuantizedMatrix(quantizing: weight))
     }
 
     /// Gives the layer a quantized weight's parameters (int8 `weight`, `weight_scale`) so that a
@@ -93,17 +94,24 @@ public final class Linear: Module {
 /// Quantizes every ``Linear`` inside `module` in place (dynamic int8, as PyTorch's
 /// `quantize_dynamic` over `nn.Linear`), and every ``Embedding`` table too when asked; norms stay
 /// Float32. Returns the dotted names of the layers converted.
+///
+/// - Throws: `QuantizationError` naming the first layer whose weights hold NaN or ∞ (layers
+///   before it are already converted).
 @discardableResult
 public func quantizeLinearLayers(of module: Module, includingEmbeddings: Bool = false,
-                                 where include: (String) -> Bool = { _ in true }) -> [String] {
+                                 where include: (String) -> Bool = { _ in true }) throws -> [String] {
     var converted: [String] = []
     for (name, layer) in module.namedModules() where include(name) {
-        if let linear = layer as? Linear, !linear.isQuantized {
-            linear.quantize()
-        } else if includingEmbeddings, let table = layer as? Embedding, !table.isQuantized {
-            table.quantize()
-        } else {
-            continue
+        do {
+            if let linear = layer as? Linear, !linear.isQuantized {
+                try linear.quantize()
+            } else if includingEmbeddings, let table = layer as? Embedding, !table.isQuantized {
+                try table.quantize()
+            } else {
+                continue
+            }
+        } catch {
+            throw QuantizationError.inLayer(name, "\(error)")
         }
         converted.append(name)
     }
