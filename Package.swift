@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "AttendModels", targets: ["AttendModels"]),
         .library(name: "AttendVisualization", targets: ["AttendVisualization"]),
         .library(name: "AttendTraining", targets: ["AttendTraining"]),
+        .library(name: "AttendDistributed", targets: ["AttendDistributed"]),
         .executable(name: "attend", targets: ["AttendCLI"]),
     ],
     dependencies: [
@@ -20,6 +21,13 @@ let package = Package(
             name: "CDNNL",
             path: "Sources/CDNNL",
             providers: [.apt(["libdnnl-dev"])]
+        ),
+        // Open MPI for data-parallel training; on Debian: apt-get install libopenmpi-dev openmpi-bin.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
         ),
         // zlib's deflate for PNG; on Debian: apt-get install zlib1g-dev.
         .systemLibrary(
@@ -35,6 +43,11 @@ let package = Package(
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
         .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN"]),
+        .target(name: "AttendDistributed", dependencies: ["Attend", "AttendNN", "CMPI"]),
+        // Collective checks that the test suite runs under `mpirun` (Swift Testing runs tests in
+        // parallel; collectives must not).
+        .executableTarget(name: "attend-distributed-check", dependencies: ["Attend", "AttendNN", "AttendTraining", "AttendDistributed"],
+                          path: "Tests/DistributedCheck"),
         // The `attend train` demos: they sit above every library, as the CLI does.
         .target(name: "AttendDemos", dependencies: ["Attend", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining"],
                 resources: [.copy("Resources/digits.csv")]),
@@ -52,7 +65,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AttendTests",
-            dependencies: ["Attend", "AttendKernels", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining", "AttendDemos"],
+            dependencies: ["Attend", "AttendKernels", "AttendNN", "AttendModels", "AttendVisualization", "AttendTraining", "AttendDemos",
+                           "AttendDistributed"],
             resources: [.copy("Goldens")]
         ),
     ],

@@ -1,0 +1,92 @@
+import AttendDistributed
+import Foundation
+import Testing
+
+private struct SamplerGolden: Decodable {
+    struct Case: Decodable {
+        let count: Int, world: Int, drop_last: Bool, shuffle: Bool, seed: UInt64, epoch: Int
+        let indices: [[Int]]
+    }
+    let cases: [Case]
+}
+
+/// AttendDistributed: the sampler against PyTorch's, and the collectives, data-parallel gradients
+/// and failure behaviour in real processes under `mpirun` (the checks live in the
+/// `attend-distributed-check` executable, since collectives must not run inside parallel tests).
+/// CI installs Open MPI and sets `ATTEND_REQUIRE_MPI=1`, which turns a missing `mpirun` into a failure.
+@Suite("Data parallelism on Open MPI")
+struct DistributedTests {
+    static let checker = CLITests.binary.replacingOccurrences(of: "/attend", with: "/attend-distributed-check",
+                                                              options: .backwards)
+    static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static var mpiIsAvailable: Bool {
+        if mpirun == nil && ProcessInfo.processInfo.environment["ATTEND_REQUIRE_MPI"] == "1" {
+            Issue.record("ATTEND_REQUIRE_MPI=1 but mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)")
+        }
+        return mpirun != nil
+    }
+
+    /// Runs the checker on `ranks` processes; returns the exit status, output and seconds taken.
+    static func launch(_ mode: String, ranks: Int) throws -> (status: Int32, output: String, seconds: Double) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"   // containers forbid cross-process memory access
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment["ATTEND_NUM_THREADS"] = "1"
+        let started = Date()
+        let result = try runSubprocess("timeout", ["60", mpirun!, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+                                                   "-np", String(ranks), checker, mode], environment: environment)
+        let output = String(decoding: result.output + result.error, as: UTF8.self)
+        return (result.status, output, Date().timeIntervalSince(started))
+    }
+
+    @Test(arguments: [2, 3])
+    func collectivesAndDataParallelGradients(ranks: Int) throws {
+        guard Self.mpiIsAvailable else { return }
+        let result = try Self.launch("collectives", ranks: ranks)
+        #expect(result.status == 0, "\(result.output)")
+        for rank in 0..<ranks { #expect(result.output.contains("OK rank \(rank) of \(ranks)"), "\(result.output)") }
+    }
+
+    /// Different models on different ranks: every rank throws an error naming the difference.
+    @Test func mismatchedModelsAreRefusedOnEveryRank() throws {
+        guard Self.mpiIsAvailable else { return }
+        let result = try Self.launch("mismatch", ranks: 2)
+        #expect(result.status != 0 && result.status != 124, "\(result.output)")
+        #expect(result.output.contains("ERROR rank 1: DistributedDataParallel: the ranks' models differ"), "\(result.output)")
+        #expect(result.output.contains("in_proj_weight:48x16") && result.output.contains("72x24"))
+        #expect(result.seconds < 20)
+    }
+
+    /// A rank that exits with a failure ends the job: the others stop within seconds, no hang.
+    @Test func aRankThatExitsEarlyEndsTheJob() throws {
+        guard Self.mpiIsAvailable else { return }
+        let result = try Self.launch("exit-early", ranks: 3)
+        #expect(result.status != 0 && result.status != 124, "status \(result.status): \(result.output)")
+        #expect(result.seconds < 10, "took \(result.seconds) s")
+    }
+
+    /// Outside `mpirun` a program is a group of one, and the same code runs unchanged.
+    @Test func withoutMPIRunTheWorldIsOneProcess() throws {
+        let group = try ProcessGroup.world()
+        #expect(group.rank == 0 && group.size == 1)
+        #expect(try group.allReduce(.init([1, 2]), op: .mean).scalars == [1, 2])
+        #expect(try group.allGather(.init([3])).map(\.scalars) == [[3]])
+        try group.barrier()
+    }
+
+    /// The same indices as torch.utils.data.DistributedSampler (scripts/goldens/generate_sampler.py).
+    @Test func samplerMatchesPyTorch() throws {
+        let golden = try loadGoldens("sampler", as: SamplerGolden.self)
+        #expect(golden.cases.count == 10)
+        for c in golden.cases {
+            for rank in 0..<c.world {
+                var sampler = DistributedSampler(count: c.count, replicas: c.world, rank: rank, shuffle: c.shuffle,
+                                                 seed: c.seed, dropLast: c.drop_last)
+                sampler.setEpoch(c.epoch)
+                #expect(sampler.indices == c.indices[rank], "count \(c.count), world \(c.world), rank \(rank), drop \(c.drop_last), seed \(c.seed), epoch \(c.epoch)")
+                #expect(sampler.samplesPerRank == c.indices[rank].count)
+            }
+        }
+    }
+}
