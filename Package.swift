@@ -60,6 +60,7 @@ let package = Package(
                 "AttendVisualization",
                 "AttendTraining",
                 "AttendDemos",
+                "AttendDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

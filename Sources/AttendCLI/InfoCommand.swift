@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attend
+import AttendDistributed
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,8 @@ struct InfoCommand: ParsableCommand {
         print("kernels:  \(Hardware.instructionSet) (best supported: \(Hardware.supportedInstructionSet); set ATTEND_ISA to force a lower one)")
         print("threads:  \(Parallelism.threadCount) (of \(Parallelism.defaultThreadCount) available; set ATTEND_NUM_THREADS to change)")
         print("GEMM:     \(AttendInfo.blas)")
+        let group = try ProcessGroup.world()
+        print("MPI:      " + (group.size == 1 ? "one process (start with mpirun -np N for data parallelism)" : "rank \(group.rank) of \(group.size)"))
         if peak {
             for threads in 1...Parallelism.threadCount {
                 let rate = Hardware.peakFlops(threads: threads, seconds: 0.5) / 1e9

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attend
+import AttendDistributed
 import AttendModels
 import AttendNN
 import Foundation
@@ -78,7 +79,12 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let all = try (input.map(readLines) ?? []) + texts
         let embedder = try options.loadEmbedder()
-        try printJSON(embedder.embed(all, batchSize: batchSize))
+        // Under mpirun every rank embeds its share; rank 0 prints all, in input order.
+        let group = try ProcessGroup.world()
+        let vectors = try group.shardedMap(count: all.count, width: embedder.dimension) { range in
+            embedder.embed(Array(all[range]), batchSize: batchSize)
+        }
+        if group.rank == 0 { try printJSON(vectors) }
     }
 }
 
@@ -160,7 +166,9 @@ struct SearchCommand: ParsableCommand {
         let lines = try readLines(corpus)
         guard !lines.isEmpty else { throw CLIError("\(corpus) has no non-empty lines") }
         let embedder = try options.loadEmbedder()
-        let (vectors, cached) = try corpusEmbeddings(lines, embedder: embedder)
+        let group = try ProcessGroup.world()
+        let (vectors, cached) = try corpusEmbeddings(lines, embedder: embedder, group: group)
+        guard group.rank == 0 else { return }      // under mpirun, rank 0 answers
         let queryVector = embedder.embed([query])[0]
         let ranked = vectors.indices.map { ($0, cosineSimilarity(queryVector, vectors[$0])) }
             .sorted { $0.1 > $1.1 }.prefix(top)
@@ -171,7 +179,8 @@ struct SearchCommand: ParsableCommand {
     }
 
     /// The corpus embeddings, from the cache when this model has embedded this exact corpus before.
-    private func corpusEmbeddings(_ lines: [String], embedder: SentenceEmbedder) throws -> ([[Float]], Bool) {
+    /// Under mpirun every rank embeds a share of the corpus and rank 0 writes the cache.
+    private func corpusEmbeddings(_ lines: [String], embedder: SentenceEmbedder, group: ProcessGroup) throws -> ([[Float]], Bool) {
         let modelFile = options.directory + "/model.safetensors"
         let modelStamp = (try? FileManager.default.attributesOfItem(atPath: modelFile)).map {
             "\(($0[.size] as? Int) ?? 0)-\((($0[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)"
@@ -185,9 +194,11 @@ struct SearchCommand: ParsableCommand {
             let values = stored.scalars
             return ((0..<lines.count).map { Array(values[($0 * embedder.dimension)..<(($0 + 1) * embedder.dimension)]) }, true)
         }
-        let vectors = embedder.embed(lines)
-        try SafeTensors.write(["embeddings": Tensor(shape: [lines.count, embedder.dimension], scalars: vectors.flatMap { $0 })],
-                              metadata: ["corpus": corpus], to: path)
+        let vectors = try group.shardedMap(count: lines.count, width: embedder.dimension) { embedder.embed(Array(lines[$0])) }
+        if group.rank == 0 {
+            try SafeTensors.write(["embeddings": Tensor(shape: [lines.count, embedder.dimension], scalars: vectors.flatMap { $0 })],
+                                  metadata: ["corpus": corpus], to: path)
+        }
         return (vectors, false)
     }
 }

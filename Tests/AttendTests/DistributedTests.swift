@@ -29,13 +29,18 @@ struct DistributedTests {
 
     /// Runs the checker on `ranks` processes; returns the exit status, output and seconds taken.
     static func launch(_ mode: String, ranks: Int) throws -> (status: Int32, output: String, seconds: Double) {
+        try launch(checker, [mode], ranks: ranks)
+    }
+
+    /// Runs `program arguments…` on `ranks` processes under mpirun (60 s at most).
+    static func launch(_ program: String, _ arguments: [String], ranks: Int) throws -> (status: Int32, output: String, seconds: Double) {
         var environment = ProcessInfo.processInfo.environment
         environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"   // containers forbid cross-process memory access
         environment["SWIFT_BACKTRACE"] = "enable=no"
         environment["ATTEND_NUM_THREADS"] = "1"
         let started = Date()
         let result = try runSubprocess("timeout", ["60", mpirun!, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-                                                   "-np", String(ranks), checker, mode], environment: environment)
+                                                   "-np", String(ranks), program] + arguments, environment: environment)
         let output = String(decoding: result.output + result.error, as: UTF8.self)
         return (result.status, output, Date().timeIntervalSince(started))
     }
@@ -88,5 +93,27 @@ struct DistributedTests {
                 #expect(sampler.samplesPerRank == c.indices[rank].count)
             }
         }
+    }
+
+    /// `attend embed --input` under mpirun: every rank embeds a share, rank 0 prints every
+    /// vector in input order, as one process does.
+    @Test func dataParallelEmbeddingMatchesOneProcess() throws {
+        guard Self.mpiIsAvailable else { return }
+        let home = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let input = home + "/texts.txt"
+        try (1...7).map { "w\($0) w\($0 % 3 + 1) w9" }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let single = try CLITests.run("embed", "--model", tiny, "--input", input)
+        let parallel = try Self.launch(CLITests.binary, ["embed", "--model", tiny, "--input", input], ranks: 3)
+        #expect(single.status == 0 && parallel.status == 0, "\(parallel.output)")
+        let expected = try JSONDecoder().decode([[Float]].self, from: Data(single.output.utf8))
+        let jsonLine = parallel.output.split(separator: "\n").first { $0.hasPrefix("[[") }.map(String.init) ?? ""
+        let actual = try JSONDecoder().decode([[Float]].self, from: Data(jsonLine.utf8))
+        #expect(actual.count == 7 && expected.count == 7)
+        for (a, e) in zip(actual, expected) {
+            #expect(zip(a, e).allSatisfy { abs($0 - $1) <= 1e-5 }, "rank-0 output equals one process's")
+        }
+        #expect(parallel.output.components(separatedBy: "[[").count == 2, "only rank 0 prints")
     }
 }

@@ -14,9 +14,13 @@ import Darwin
 public enum Parallelism {
     private static let storedThreadCount = Atomic<Int>(Parallelism.defaultThreadCount)
 
-    /// The number of CPUs this process may use (at least 1).
+    /// The number of CPUs this process may use (at least 1) — shared among the processes that
+    /// `mpirun` started on this host (`OMPI_COMM_WORLD_LOCAL_SIZE`), so that N ranks on one
+    /// machine don't each start a thread per core.
     public static var defaultThreadCount: Int {
-        Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let processors = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let localRanks = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
+        return Swift.max(1, processors / Swift.max(1, localRanks))
     }
 
     /// How many threads Attend's kernels (BLAS products included) may use. Defaults to the
