@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "AttendNN", package: "Attend"),
                 .product(name: "AttendModels", package: "Attend"),
                 .product(name: "AttendTraining", package: "Attend"),
+                .product(name: "AttendDistributed", package: "Attend"),
                 "RawDNNL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

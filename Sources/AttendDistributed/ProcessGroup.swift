@@ -74,25 +74,23 @@ public final class ProcessGroup: @unchecked Sendable {
     /// - Throws: ``DistributedError`` when MPI fails or the shapes differ between ranks.
     public func allReduce(_ tensor: Tensor, op: ReductionOperation) throws -> Tensor {
         try checkSameShape(tensor, operation: "allReduce")
-        var values = tensor.contiguous().scalars
-        if let communicator {
-            let operation = switch op {
-            case .sum, .mean: attend_mpi_sum()
-            case .max: attend_mpi_max()
-            case .min: attend_mpi_min()
-            }
-            let count = Int32(values.count)
-            try call("MPI_Allreduce") {
-                values.withUnsafeMutableBufferPointer {
-                    MPI_Allreduce(attend_mpi_in_place(), $0.baseAddress, count, attend_mpi_float(), operation, communicator)
+        var result = tensor.detached                  // written in place below: a pooled copy
+        let scale: Float = op == .mean ? 1 / Float(size) : 1
+        let operation = switch op {
+        case .sum, .mean: attend_mpi_sum()
+        case .max: attend_mpi_max()
+        case .min: attend_mpi_min()
+        }
+        try result.withUnsafeMutableScalars { values in
+            if let communicator {
+                try call("MPI_Allreduce") {
+                    MPI_Allreduce(attend_mpi_in_place(), values.baseAddress, Int32(values.count), attend_mpi_float(),
+                                  operation, communicator)
                 }
             }
+            if scale != 1 { for index in values.indices { values[index] *= scale } }
         }
-        if op == .mean && size > 1 {
-            let inverse = 1 / Float(size)
-            for index in values.indices { values[index] *= inverse }
-        }
-        return Tensor(shape: tensor.shape, scalars: values)
+        return result
     }
 
     /// Rank `root`'s `tensor` on every rank (other ranks' values are ignored; shapes must agree).
@@ -100,31 +98,29 @@ public final class ProcessGroup: @unchecked Sendable {
         guard (0..<size).contains(root) else { throw DistributedError("broadcast: root \(root) is not a rank of a group of \(size)") }
         try checkSameShape(tensor, operation: "broadcast")
         guard let communicator else { return tensor }
-        var values = tensor.contiguous().scalars
-        let count = Int32(values.count)
-        try call("MPI_Bcast") {
-            values.withUnsafeMutableBufferPointer {
-                MPI_Bcast($0.baseAddress, count, attend_mpi_float(), Int32(root), communicator)
+        var result = tensor.detached
+        try result.withUnsafeMutableScalars { values in
+            try call("MPI_Bcast") {
+                MPI_Bcast(values.baseAddress, Int32(values.count), attend_mpi_float(), Int32(root), communicator)
             }
         }
-        return Tensor(shape: tensor.shape, scalars: values)
+        return result
     }
 
     /// Every rank's `tensor`, in rank order (shapes must agree).
     public func allGather(_ tensor: Tensor) throws -> [Tensor] {
         try checkSameShape(tensor, operation: "allGather")
         guard let communicator else { return [tensor] }
-        let local = tensor.contiguous().scalars
-        var gathered = [Float](repeating: 0, count: local.count * size)
-        try call("MPI_Allgather") {
-            local.withUnsafeBufferPointer { local in
-                gathered.withUnsafeMutableBufferPointer {
+        var gathered = Tensor.zeros([size] + tensor.shape)   // [ranks, …shape]
+        try tensor.withUnsafeScalars { local in
+            try gathered.withUnsafeMutableScalars { all in
+                try call("MPI_Allgather") {
                     MPI_Allgather(local.baseAddress, Int32(local.count), attend_mpi_float(),
-                                  $0.baseAddress, Int32(local.count), attend_mpi_float(), communicator)
+                                  all.baseAddress, Int32(local.count), attend_mpi_float(), communicator)
                 }
             }
         }
-        return (0..<size).map { Tensor(shape: tensor.shape, scalars: Array(gathered[($0 * local.count)..<(($0 + 1) * local.count)])) }
+        return (0..<size).map { gathered.selecting(axis: 0, index: $0) }
     }
 
     /// Returns once every rank has called it.
