@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "AttendModels", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
         .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN"]),
-        .target(name: "AttendDistributed", dependencies: ["Attend", "AttendNN", "CMPI"]),
+        .target(name: "AttendDistributed", dependencies: ["Attend", "AttendNN", "AttendTraining", "CMPI"]),
         // Collective checks that the test suite runs under `mpirun` (Swift Testing runs tests in
         // parallel; collectives must not).
         .executableTarget(name: "attend-distributed-check", dependencies: ["Attend", "AttendNN", "AttendTraining", "AttendDistributed"],

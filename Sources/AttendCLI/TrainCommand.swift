@@ -1,7 +1,8 @@
 import ArgumentParser
 import Attend
-import AttendNN
 import AttendDemos
+import AttendDistributed
+import AttendNN
 import AttendTraining
 import Foundation
 
@@ -29,6 +30,21 @@ struct TrainCommand: ParsableCommand {
         func apply() {
             if let threads { Parallelism.threadCount = threads }
         }
+
+        /// Under `mpirun`: the process group, data parallelism for the demos that support it, and
+        /// whether this process prints (rank 0 only).
+        func distribution() throws -> (parallelism: DataParallelism?, prints: Bool) {
+            let group = try ProcessGroup.world()
+            guard group.size > 1 else { return (nil, true) }
+            return (.overMPI(group), group.rank == 0)
+        }
+
+        /// Refuses `mpirun` for a demo that trains on one process only.
+        func requireOneProcess(_ task: String) throws {
+            if try ProcessGroup.world().size > 1 {
+                throw CLIError("attend train \(task) trains on one process; run it without mpirun (translation and digits run data-parallel)")
+            }
+        }
     }
 
     struct TranslationTask: ParsableCommand {
@@ -43,8 +59,11 @@ struct TrainCommand: ParsableCommand {
             var settings = TranslationDemo.Settings()
             settings.seed = common.seed
             if let steps = common.steps { settings.steps = steps }
+            let (parallelism, prints) = try common.distribution()
+            settings.parallelism = parallelism
             let started = Date()
             let (metrics, _) = try TranslationDemo.run(settings, output: common.output)
+            guard prints else { return }
             print(String(format: "held-out exact match (beam %d): %.1f%% on %d numbers, %.0f s", settings.beamWidth,
                          100 * metrics["exact_match"]!, Int(metrics["held_out_examples"]!), Date().timeIntervalSince(started)))
             print("wrote \(common.output)/metrics.json, \(common.output)/checkpoint, \(common.output)/logs; try: attend translate --model \(common.output) 4071")
@@ -65,8 +84,11 @@ extension TrainCommand {
             var settings = DigitsDemo.Settings()
             settings.seed = common.seed
             if let steps = common.steps { settings.steps = steps }
+            let (parallelism, prints) = try common.distribution()
+            settings.parallelism = parallelism
             let started = Date()
             let (metrics, _, _) = try DigitsDemo.run(settings, output: common.output)
+            guard prints else { return }
             print(String(format: "test accuracy: %.1f%% on %d held-out images, %.0f s", 100 * metrics["test_accuracy"]!,
                          Int(metrics["test_images"]!), Date().timeIntervalSince(started)))
             print("wrote \(common.output)/metrics.json, \(common.output)/checkpoint, \(common.output)/logs")
@@ -84,6 +106,7 @@ extension TrainCommand {
 
         func run() throws {
             common.apply()
+            try common.requireOneProcess("permutation-lm")
             var settings = PermutationLanguageModelDemo.Settings()
             settings.seed = common.seed
             if let steps = common.steps { settings.steps = steps }
@@ -110,6 +133,7 @@ extension TrainCommand {
 
         func run() throws {
             common.apply()
+            try common.requireOneProcess("cross-modal")
             var settings = CrossModalDemo.Settings()
             settings.seed = common.seed
             if let steps = common.steps { (settings.retrievalSteps, settings.questionSteps) = (steps, steps) }

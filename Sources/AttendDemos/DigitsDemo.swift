@@ -37,6 +37,8 @@ public enum DigitsDemo {
         public var steps = 1500
         public var batchSize = 64
         public var seed: UInt64 = 1
+        /// Data-parallel training (e.g. over MPI): the batch is shared among the processes.
+        public var parallelism: DataParallelism?
         public init() {}
     }
 
@@ -54,9 +56,9 @@ public enum DigitsDemo {
         let (testIndices, trainIndices) = (Array(order.prefix(testCount)), Array(order.dropFirst(testCount)))
         let model = VisionTransformerClassifier(configuration: configuration)
         let loop = try DemoTraining.loop(model, weightDecay: 0.05, steps: settings.steps, seed: settings.seed, output: output,
-                                         label: "digits")
+                                         label: "digits", parallelism: settings.parallelism)
         loop.run(showingProgress: showingProgress) { model, generator in
-            let batch = (0..<settings.batchSize).map { _ in trainIndices[Int(generator.next() % UInt64(trainIndices.count))] }
+            let batch = (0..<loop.localBatchSize(settings.batchSize)).map { _ in trainIndices[Int(generator.next() % UInt64(trainIndices.count))] }
             let shifted = augment(images.indexSelect(batch), using: &generator)
             return crossEntropy(model(shifted), targets: batch.map { labels[$0] }, labelSmoothing: 0.1)
         }
@@ -65,7 +67,7 @@ public enum DigitsDemo {
         let accuracy = Double(zip(predictions, testLabels).filter { $0 == $1 }.count) / Double(testLabels.count)
         let metrics = ["test_accuracy": accuracy, "test_images": Double(testLabels.count), "steps": Double(settings.steps)]
         try loop.finish(metrics: metrics)
-        if let output { try attentionPicture(model: model, images: testImages, count: 8).write(to: URL(fileURLWithPath: output + "/attention.png")) }
+        if let output, loop.isPrimary { try attentionPicture(model: model, images: testImages, count: 8).write(to: URL(fileURLWithPath: output + "/attention.png")) }
         return (metrics, model, (testImages, testLabels))
     }
 

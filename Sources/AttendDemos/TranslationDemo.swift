@@ -41,6 +41,8 @@ public enum TranslationDemo {
         public var evaluationCount = 500
         public var beamWidth = 4
         public var seed: UInt64 = 1
+        /// Data-parallel training (e.g. over MPI): the batch is shared among the processes.
+        public var parallelism: DataParallelism?
         public init() {}
     }
 
@@ -59,9 +61,9 @@ public enum TranslationDemo {
         let (test, train) = (Array(numbers.prefix(2000)), Array(numbers.dropFirst(2000)))
         let model = makeModel()
         let loop = try DemoTraining.loop(model, weightDecay: 0.01, steps: settings.steps, seed: settings.seed, output: output,
-                                         label: "translation")
+                                         label: "translation", parallelism: settings.parallelism)
         loop.run(showingProgress: showingProgress) { model, generator in
-            let batch = (0..<settings.batchSize).map { _ in train[Int(generator.next() % UInt64(train.count))] }
+            let batch = (0..<loop.localBatchSize(settings.batchSize)).map { _ in train[Int(generator.next() % UInt64(train.count))] }
             let (source, lengths) = DemoTraining.pad(batch.map(sourceIds))
             let targets = batch.map(targetIds)
             let (input, _) = DemoTraining.pad(targets.map { [begin] + $0 })
@@ -75,7 +77,7 @@ public enum TranslationDemo {
         let metrics = ["exact_match": Double(correct) / Double(evaluation.count), "held_out_examples": Double(evaluation.count),
                        "steps": Double(settings.steps)]
         try loop.finish(metrics: metrics)
-        if let output { try alignmentPicture(4071, model: model).write(to: URL(fileURLWithPath: output + "/alignment.png")) }
+        if let output, loop.isPrimary { try alignmentPicture(4071, model: model).write(to: URL(fileURLWithPath: output + "/alignment.png")) }
         return (metrics, model)
     }
 

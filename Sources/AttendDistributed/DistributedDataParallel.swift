@@ -1,5 +1,6 @@
 import Attend
 import AttendNN
+import AttendTraining
 
 /// Data-parallel training over a ``ProcessGroup`` (PyTorch's `DistributedDataParallel`): every
 /// rank holds the same model, computes the loss of its own share of the batch, and gets the
@@ -41,6 +42,12 @@ public final class DistributedDataParallel<Model: Module> {
             do { return try body(model) } catch { failure = error; return Tensor(0) }
         }
         if let failure { throw failure }
+        return (loss, try average(local))
+    }
+
+    /// Every gradient averaged over the ranks, in flat buckets of at most ``bucketBytes``, in the
+    /// model's parameter order (the same on every rank).
+    func average(_ local: [String: Tensor]) throws -> [String: Tensor] {
         let names = model.trainableParameters().map(\.name).filter { local[$0] != nil }
         var averaged: [String: Tensor] = [:]
         var bucket: [(name: String, shape: [Int], values: [Float])] = []
@@ -65,7 +72,7 @@ public final class DistributedDataParallel<Model: Module> {
             bucketSize += gradient.scalarCount
         }
         try flush()
-        return (loss, averaged)
+        return averaged
     }
 
     /// Every rank's parameter list (names and shapes, in order) hashed and compared; on a
@@ -105,5 +112,25 @@ extension ProcessGroup {
     func reduceToRootThenBroadcast(_ tensor: Tensor) throws -> [Float] {
         let mean = try allReduce(tensor, op: .mean)
         return try broadcast(mean, from: 0).scalars
+    }
+}
+
+extension DistributedDataParallel: GradientCombiner {
+    public var rank: Int { group.rank }
+    public var processCount: Int { group.size }
+
+    /// The gradients averaged over the ranks (``valueWithGradient(_:)``'s averaging) and the
+    /// mean loss, the same on every rank: what `TrainingLoop` calls in a data-parallel run.
+    public func combine(gradients: [String: Tensor], loss: Float) throws -> (gradients: [String: Tensor], loss: Float) {
+        let meanLoss = try group.reduceToRootThenBroadcast(Tensor([loss]))[0]
+        return (try average(gradients), meanLoss)
+    }
+}
+
+extension DataParallelism {
+    /// Data parallelism over `group`: each model is wrapped in a ``DistributedDataParallel``
+    /// (which checks the ranks' models and copies rank 0's parameters).
+    public static func overMPI(_ group: ProcessGroup) -> DataParallelism {
+        DataParallelism { model in try DistributedDataParallel(model, group: group) }
     }
 }

@@ -116,4 +116,27 @@ struct DistributedTests {
         }
         #expect(parallel.output.components(separatedBy: "[[").count == 2, "only rank 0 prints")
     }
+
+    /// `attend train digits` under mpirun: two ranks share each batch of 64, rank 0 alone writes
+    /// the run, and the accuracy is the one-process accuracy within a few points (training noise).
+    @Test func dataParallelTrainingMatchesOneProcess() throws {
+        guard Self.mpiIsAvailable else { return }
+        let home = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        func accuracy(_ folder: String) throws -> Double {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/metrics.json")))
+            return try #require((json as? [String: Any])?["test_accuracy"] as? Double)
+        }
+        let single = try CLITests.run("train", "digits", "--steps", "400", "--output", home + "/one")
+        #expect(single.status == 0, "\(single.error)")
+        let parallel = try Self.launch(CLITests.binary, ["train", "digits", "--steps", "400", "--output", home + "/two"], ranks: 2)
+        #expect(parallel.status == 0, "\(parallel.output)")
+        #expect(parallel.output.components(separatedBy: "test accuracy:").count == 2, "only rank 0 reports")
+        let (one, two) = (try accuracy(home + "/one"), try accuracy(home + "/two"))
+        #expect(two > 0.8 && abs(two - one) <= 0.04, "one process \(one), two ranks \(two)")
+        #expect(FileManager.default.fileExists(atPath: home + "/two/checkpoint/checkpoint.json"))
+        // Demos that train on one process say so under mpirun instead of training twice.
+        let refused = try Self.launch(CLITests.binary, ["train", "cross-modal", "--output", home + "/cm"], ranks: 2)
+        #expect(refused.status != 0 && refused.output.contains("trains on one process"))
+    }
 }
