@@ -74,21 +74,23 @@ public final class ProcessGroup: @unchecked Sendable {
     /// - Throws: ``DistributedError`` when MPI fails or the shapes differ between ranks.
     public func allReduce(_ tensor: Tensor, op: ReductionOperation) throws -> Tensor {
         try checkSameShape(tensor, operation: "allReduce")
-        var result = tensor.detached                  // written in place below: a pooled copy
-        let scale: Float = op == .mean ? 1 / Float(size) : 1
+        guard let communicator else { return tensor.detached }   // one process: every op leaves it as it is
         let operation = switch op {
         case .sum, .mean: attend_mpi_sum()
         case .max: attend_mpi_max()
         case .min: attend_mpi_min()
         }
-        try result.withUnsafeMutableScalars { values in
-            if let communicator {
+        var result = Tensor(uninitializedShape: tensor.shape)     // MPI writes it: no copy of the input
+        try tensor.withUnsafeScalars { send in
+            try result.withUnsafeMutableScalars { receive in
                 try call("MPI_Allreduce") {
-                    MPI_Allreduce(attend_mpi_in_place(), values.baseAddress, Int32(values.count), attend_mpi_float(),
-                                  operation, communicator)
+                    MPI_Allreduce(send.baseAddress, receive.baseAddress, Int32(send.count), attend_mpi_float(), operation, communicator)
+                }
+                if op == .mean {
+                    let scale = 1 / Float(size)
+                    for index in receive.indices { receive[index] *= scale }
                 }
             }
-            if scale != 1 { for index in values.indices { values[index] *= scale } }
         }
         return result
     }

@@ -30,8 +30,9 @@ public struct Tensor: Sendable {
         self.gradientNode = gradientNode
     }
 
-    /// A contiguous tensor whose scalars the caller writes before anyone reads them.
-    init(uninitializedShape shape: [Int]) {
+    /// A contiguous tensor whose scalars the caller writes before anyone reads them (pooled
+    /// storage, not cleared; `package`: Attend's other targets fill such buffers too).
+    package init(uninitializedShape shape: [Int]) {
         let count = shape.reduce(1, *)
         self.init(storage: TensorStorage(count: count), shape: shape,
                   strides: Tensor.contiguousStrides(for: shape), offset: 0)
