@@ -31,19 +31,12 @@ struct TrainCommand: ParsableCommand {
             if let threads { Parallelism.threadCount = threads }
         }
 
-        /// Under `mpirun`: the process group, data parallelism for the demos that support it, and
-        /// whether this process prints (rank 0 only).
+        /// Under `mpirun`: data parallelism for the demo (each rank trains on its share of every
+        /// batch) and whether this process prints (rank 0 only).
         func distribution() throws -> (parallelism: DataParallelism?, prints: Bool) {
             let group = try ProcessGroup.world()
             guard group.size > 1 else { return (nil, true) }
             return (.overMPI(group), group.rank == 0)
-        }
-
-        /// Refuses `mpirun` for a demo that trains on one process only.
-        func requireOneProcess(_ task: String) throws {
-            if try ProcessGroup.world().size > 1 {
-                throw CLIError("attend train \(task) trains on one process; run it without mpirun (translation and digits run data-parallel)")
-            }
         }
     }
 
@@ -106,11 +99,13 @@ extension TrainCommand {
 
         func run() throws {
             common.apply()
-            try common.requireOneProcess("permutation-lm")
             var settings = PermutationLanguageModelDemo.Settings()
             settings.seed = common.seed
             if let steps = common.steps { settings.steps = steps }
+            let (parallelism, prints) = try common.distribution()
+            settings.parallelism = parallelism
             let m = try PermutationLanguageModelDemo.run(settings, output: common.output)
+            guard prints else { return }
             print("held-out loss per predicted token (nats; uniform guess \(String(format: "%.3f", m["uniform_token_loss"]!))):")
             print("| model | random factorization orders | left to right |")
             print("|---|---:|---:|")
@@ -133,11 +128,13 @@ extension TrainCommand {
 
         func run() throws {
             common.apply()
-            try common.requireOneProcess("cross-modal")
             var settings = CrossModalDemo.Settings()
             settings.seed = common.seed
             if let steps = common.steps { (settings.retrievalSteps, settings.questionSteps) = (steps, steps) }
+            let (parallelism, prints) = try common.distribution()
+            settings.parallelism = parallelism
             let m = try CrossModalDemo.run(settings, output: common.output)
+            guard prints else { return }
             print(String(format: "retrieval recall@1 (100 held-out captions vs their 100 scenes): %.1f%%", 100 * m["retrieval_recall_at_1"]!))
             print("question answering on 500 held-out questions:")
             print("| fusion | accuracy |\n|---|---:|")

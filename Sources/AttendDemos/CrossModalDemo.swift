@@ -184,6 +184,9 @@ public enum CrossModalDemo {
         public var questionSteps = 2500
         public var batchSize = 64
         public var seed: UInt64 = 1
+        /// Data-parallel training (e.g. over MPI): each batch is shared among the processes (for
+        /// retrieval, each process's InfoNCE then contrasts against its own share of negatives).
+        public var parallelism: DataParallelism?
         public init() {}
     }
 
@@ -199,9 +202,10 @@ public enum CrossModalDemo {
         Initialization.seed(settings.seed)
         let retrieval = RetrievalModel()
         let retrievalLoop = try DemoTraining.loop(retrieval, weightDecay: 0.01, steps: settings.retrievalSteps, seed: settings.seed,
-                                                  output: output.map { $0 + "/retrieval" }, label: "retrieval")
+                                                  output: output.map { $0 + "/retrieval" }, label: "retrieval",
+                                                  parallelism: settings.parallelism)
         retrievalLoop.run(showingProgress: showingProgress) { model, generator in
-            let scenes = (0..<settings.batchSize).map { _ in scene(&generator) }
+            let scenes = (0..<retrievalLoop.localBatchSize(settings.batchSize)).map { _ in scene(&generator) }
             let (t, v) = model.embeddings(captions: scenes.map(\.caption), scenes: scenes)
             return infoNCE(queries: t, keys: v, temperature: 0.1)
         }
@@ -215,9 +219,10 @@ public enum CrossModalDemo {
             Initialization.seed(settings.seed)
             let model = QuestionAnsweringModel(fusion)
             let loop = try DemoTraining.loop(model, weightDecay: 0.01, steps: settings.questionSteps, seed: settings.seed,
-                                             output: output.map { $0 + "/qa-" + fusion.rawValue }, label: "qa-\(fusion.rawValue)")
+                                             output: output.map { $0 + "/qa-" + fusion.rawValue }, label: "qa-\(fusion.rawValue)",
+                                             parallelism: settings.parallelism)
             loop.run(showingProgress: showingProgress) { model, generator in
-                let scenes = (0..<settings.batchSize).map { _ in scene(&generator) }
+                let scenes = (0..<loop.localBatchSize(settings.batchSize)).map { _ in scene(&generator) }
                 let qa = scenes.map { question($0, &generator) }
                 return crossEntropy(model(questions: qa.map(\.0), scenes: scenes), targets: qa.map(\.1))
             }
@@ -226,7 +231,7 @@ public enum CrossModalDemo {
             metrics["qa_accuracy_\(fusion.rawValue)"] = accuracy
             try loop.finish(metrics: ["accuracy": accuracy])
         }
-        if let output { try writeMetrics(metrics, toFile: output + "/metrics.json") }
+        if let output, retrievalLoop.isPrimary { try writeMetrics(metrics, toFile: output + "/metrics.json") }
         return metrics
     }
 }

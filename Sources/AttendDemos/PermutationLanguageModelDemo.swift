@@ -19,6 +19,8 @@ public enum PermutationLanguageModelDemo {
     public struct Settings: Sendable {
         public var steps = 3000
         public var batchSize = 32
+        /// Data-parallel training (e.g. over MPI): the batch is shared among the processes.
+        public var parallelism: DataParallelism?
         public var seed: UInt64 = 1
         public init() {}
     }
@@ -64,14 +66,17 @@ public enum PermutationLanguageModelDemo {
         let heldOut = (0..<256).map { _ in sentence(&evaluationGenerator) }
         let randomOrders = heldOut.map { _ in PermutationLanguageModeling.factorizationOrder(length: length, using: &evaluationGenerator) }
         let naturalOrders = heldOut.map { _ in Array(0..<length) }
+        var isPrimary = true     // the process that writes files (every process without data parallelism)
 
         for (name, permuted) in [("permutation_lm", true), ("causal_lm", false)] {
             Initialization.seed(settings.seed)
             let model = makeModel()
             let loop = try DemoTraining.loop(model, weightDecay: 0.01, steps: settings.steps, seed: settings.seed,
-                                             output: output.map { $0 + "/" + name }, label: name)
+                                             output: output.map { $0 + "/" + name }, label: name,
+                                             parallelism: settings.parallelism)
+            isPrimary = loop.isPrimary
             loop.run(showingProgress: showingProgress) { model, generator in
-                let sentences = (0..<settings.batchSize).map { _ in sentence(&generator) }
+                let sentences = (0..<loop.localBatchSize(settings.batchSize)).map { _ in sentence(&generator) }
                 let orders = sentences.map { _ in
                     permuted ? PermutationLanguageModeling.factorizationOrder(length: length, using: &generator) : Array(0..<length)
                 }
@@ -83,7 +88,7 @@ public enum PermutationLanguageModelDemo {
                 return Double(crossEntropy(model(ids: heldOut, permutationMask: masks, targetMapping: mapping).logits, targets: labels).scalar)
             }
             let (random, natural) = (loss(randomOrders), loss(naturalOrders))
-            if permuted, let output {
+            if permuted, let output, isPrimary {
                 try attentionPage(model: model, sentence: heldOut[0], order: randomOrders[0])
                     .write(toFile: output + "/two-stream-attention.html", atomically: true, encoding: .utf8)
             }
@@ -93,7 +98,7 @@ public enum PermutationLanguageModelDemo {
         }
         // The best any model can do: a content token is uniform over 20 unless its mirror is visible.
         metrics["uniform_token_loss"] = Foundation.log(20)
-        if let output { try writeMetrics(metrics, toFile: output + "/metrics.json") }
+        if let output, isPrimary { try writeMetrics(metrics, toFile: output + "/metrics.json") }
         return metrics
     }
 }
