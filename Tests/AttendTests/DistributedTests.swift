@@ -48,7 +48,9 @@ struct DistributedTests {
     @Test(arguments: [2, 3])
     func collectivesAndDataParallelGradients(ranks: Int) throws {
         guard Self.mpiIsAvailable else { return }
-        let result = try Self.launch("collectives", ranks: ranks)
+        let home = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let result = try Self.launch(Self.checker, ["collectives", home + "/checkpoint"], ranks: ranks)
         #expect(result.status == 0, "\(result.output)")
         for rank in 0..<ranks { #expect(result.output.contains("OK rank \(rank) of \(ranks)"), "\(result.output)") }
     }

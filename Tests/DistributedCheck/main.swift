@@ -1,5 +1,6 @@
 // Collective checks for AttendDistributed, run by the test suite under `mpirun -np N`:
-//   attend-distributed-check collectives   — collectives, DDP gradients against one process, AdamW lockstep
+//   attend-distributed-check collectives [DIR] — collectives, DDP gradients against one process, AdamW lockstep,
+//                                           and (with a folder all ranks share) resuming from rank 0's checkpoint
 //   attend-distributed-check mismatch      — ranks build different models: every rank must throw, not hang
 //   attend-distributed-check exit-early    — rank 1 exits before a collective: mpirun must end the job
 // Prints "OK rank R" (or "FAIL rank R: …", "ERROR rank R: …") and exits non-zero on failure.
@@ -73,14 +74,35 @@ case "collectives":
 
     // Five AdamW steps on each rank's own shard keep the parameters identical, bit for bit.
     let optimizer = Adam.adamW(model: model, learningRate: 1e-2)
-    for step in 0..<5 {
-        let rows = ((rank * shard + step) % (size * shard))..<((rank * shard + step) % (size * shard) + 1)
-        let (_, stepGradients) = try parallel.valueWithGradient { model in (model(x.sliced(axis: 0, rows)) * c.sliced(axis: 0, rows)).mean() }
-        optimizer.step(stepGradients)
+    func train(_ parallel: DistributedDataParallel<TransformerEncoderLayer>, _ optimizer: Adam, steps: Range<Int>) throws {
+        for step in steps {
+            let rows = ((rank * shard + step) % (size * shard))..<((rank * shard + step) % (size * shard) + 1)
+            let (_, stepGradients) = try parallel.valueWithGradient { model in (model(x.sliced(axis: 0, rows)) * c.sliced(axis: 0, rows)).mean() }
+            optimizer.step(stepGradients)
+        }
     }
+    try train(parallel, optimizer, steps: 0..<5)
     for (name, value) in model.stateDict().sorted(by: { $0.key < $1.key }) {   // the same order on every rank
         let all = try group.allGather(value)
         check(all.allSatisfy { $0.scalars.map(\.bitPattern) == all[0].scalars.map(\.bitPattern) }, "\(name) identical on every rank")
+    }
+
+    // Resuming on every rank from rank 0's checkpoint continues exactly as the run that never stopped.
+    if let folder = CommandLine.arguments.dropFirst(2).first {
+        if rank == 0 {
+            try Checkpoint(step: 5, generator: PhiloxGenerator(seed: 0).snapshot, metadata: [:])
+                .save(model: model, optimizer: optimizer, to: folder)
+        }
+        try group.barrier()
+        let fresh = makeModel(seed: 999)
+        let freshOptimizer = Adam.adamW(model: fresh, learningRate: 1e-2)
+        _ = try Checkpoint.load(from: folder, model: fresh, optimizer: freshOptimizer)
+        let resumed = try DistributedDataParallel(fresh, group: group)
+        try train(parallel, optimizer, steps: 5..<7)
+        try train(resumed, freshOptimizer, steps: 5..<7)
+        let (continued, restarted) = (model.stateDict(), fresh.stateDict())
+        check(continued.allSatisfy { $0.value.scalars.map(\.bitPattern) == restarted[$0.key]!.scalars.map(\.bitPattern) },
+              "a run resumed from rank 0's checkpoint equals the run that went on")
     }
 
 case "mismatch":
