@@ -55,7 +55,7 @@ public final class DistributedDataParallel<Model: Module> {
         func flush() throws {
             guard !bucket.isEmpty else { return }
             let flat = Tensor(shape: [bucketSize], scalars: bucket.flatMap(\.values))
-            let mean = try group.reduceToRootThenBroadcast(flat)
+            let mean = try group.meanOnRootThenBroadcast(flat).scalars
             var offset = 0
             for entry in bucket {
                 let count = entry.values.count
@@ -106,15 +106,6 @@ public final class DistributedDataParallel<Model: Module> {
     }
 }
 
-extension ProcessGroup {
-    /// The mean of every rank's `tensor` (flat), computed on rank 0 and sent to all, so every
-    /// rank receives the same bits.
-    func reduceToRootThenBroadcast(_ tensor: Tensor) throws -> [Float] {
-        let mean = try allReduce(tensor, op: .mean)
-        return try broadcast(mean, from: 0).scalars
-    }
-}
-
 extension DistributedDataParallel: GradientCombiner {
     public var rank: Int { group.rank }
     public var processCount: Int { group.size }
@@ -122,7 +113,7 @@ extension DistributedDataParallel: GradientCombiner {
     /// The gradients averaged over the ranks (``valueWithGradient(_:)``'s averaging) and the
     /// mean loss, the same on every rank: what `TrainingLoop` calls in a data-parallel run.
     public func combine(gradients: [String: Tensor], loss: Float) throws -> (gradients: [String: Tensor], loss: Float) {
-        let meanLoss = try group.reduceToRootThenBroadcast(Tensor([loss]))[0]
+        let meanLoss = try group.meanOnRootThenBroadcast(Tensor([loss])).scalars[0]
         return (try average(gradients), meanLoss)
     }
 }

@@ -95,6 +95,29 @@ public final class ProcessGroup: @unchecked Sendable {
         return result
     }
 
+    /// The mean of every rank's `tensor`, summed on rank 0 (`MPI_Reduce`) and sent to all
+    /// (`MPI_Bcast`), so every rank receives the same bits — an all-reduce may add in a different
+    /// order on different ranks. What keeps data-parallel parameters identical.
+    func meanOnRootThenBroadcast(_ tensor: Tensor) throws -> Tensor {
+        try checkSameShape(tensor, operation: "meanOnRootThenBroadcast")
+        guard let communicator else { return tensor.detached }
+        var result = Tensor(uninitializedShape: tensor.shape)
+        let scale = 1 / Float(size)
+        try tensor.withUnsafeScalars { send in
+            try result.withUnsafeMutableScalars { receive in
+                try call("MPI_Reduce") {
+                    MPI_Reduce(send.baseAddress, receive.baseAddress, Int32(send.count), attend_mpi_float(), attend_mpi_sum(),
+                               0, communicator)
+                }
+                if rank == 0 { for index in receive.indices { receive[index] *= scale } }
+                try call("MPI_Bcast") {
+                    MPI_Bcast(receive.baseAddress, Int32(receive.count), attend_mpi_float(), 0, communicator)
+                }
+            }
+        }
+        return result
+    }
+
     /// Rank `root`'s `tensor` on every rank (other ranks' values are ignored; shapes must agree).
     public func broadcast(_ tensor: Tensor, from root: Int) throws -> Tensor {
         guard (0..<size).contains(root) else { throw DistributedError("broadcast: root \(root) is not a rank of a group of \(size)") }

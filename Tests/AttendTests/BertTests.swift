@@ -23,7 +23,7 @@ struct MiniLMGoldens: Decodable {
 
 @Suite("BERT and sentence embeddings")
 struct BertTests {
-    static let tinyDirectory = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+    static let tinyDirectory = tinyBertDirectory
 
     @Test func tinyBertMatchesTransformers() throws {
         let goldens = try loadGoldens("tiny-bert", as: TinyBertGoldens.self)

@@ -53,7 +53,7 @@ struct CLITests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         result = try Self.run("tokenize", "--model", folder, "hello")
         #expect(result.status != 0 && result.error.contains(folder))
-        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let tiny = tinyBertDirectory
         for file in ["config.json", "model.safetensors", "vocab.txt"] {
             try FileManager.default.copyItem(atPath: tiny + "/" + file, toPath: folder + "/" + file)
         }
@@ -78,7 +78,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: home) }
         let corpus = home + "/corpus.txt"
         try Data([0x61, 0x0A, 0xC3, 0x28, 0x0A]).write(to: URL(fileURLWithPath: corpus))
-        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let tiny = tinyBertDirectory
         let search = try Self.run("search", "--model", tiny, "--corpus", corpus, "w1", home: home)
         #expect(search.status != 0 && search.error.contains("not valid UTF-8"))
     }
@@ -86,7 +86,7 @@ struct CLITests {
     @Test func searchCachesCorpusEmbeddings() throws {
         let home = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let tiny = tinyBertDirectory
         let corpus = home + "/corpus.txt"
         try "w1 w2 w3\nw4 w5\nw6\n".write(toFile: corpus, atomically: true, encoding: .utf8)
         let first = try Self.run("search", "--model", tiny, "--corpus", corpus, "--top", "2", "w4 w5", home: home)
@@ -104,7 +104,7 @@ struct CLITests {
     @Test func compressedModelsLoadAndEmbed() throws {
         let home = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let tiny = tinyBertDirectory
         var models = [tiny]
         if RealModel.isAvailable, let real = RealModel.directory { models.append(real) }
         for (index, model) in models.enumerated() {
@@ -134,7 +134,7 @@ struct CLITests {
     @Test func prunedModelsLoadAndEmbed() throws {
         let home = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let tiny = tinyBertDirectory
         let calibration = home + "/calibration.txt"
         try "w1 w2 w3\nw4 w5 w6 w7\nw8 w9\nw3 w1 w9 w2\n".write(toFile: calibration, atomically: true, encoding: .utf8)
         let output = home + "/pruned"

@@ -103,7 +103,7 @@ struct DistributedTests {
         guard Self.mpiIsAvailable else { return }
         let home = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+        let tiny = tinyBertDirectory
         let input = home + "/texts.txt"
         try (1...7).map { "w\($0) w\($0 % 3 + 1) w9" }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
         let single = try CLITests.run("embed", "--model", tiny, "--input", input)

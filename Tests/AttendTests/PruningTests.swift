@@ -16,7 +16,7 @@ private struct PruningGolden: Decodable {
 /// (scripts/goldens/generate_pruning.py).
 @Suite("Attention-head importance and pruning")
 struct PruningTests {
-    static let tiny = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+    static let tiny = tinyBertDirectory
     private static let golden = try? loadGoldens("pruning", as: PruningGolden.self)
 
     /// Michel et al.'s |∂L/∂ξ| summed over batches and normalized per layer, as transformers gives it.

@@ -79,9 +79,4 @@ typealias GradientKernel = @convention(c) (UnsafePointer<Float>, UnsafePointer<F
 enum Kernels {
     /// The table in use (``Hardware/instructionSet``), read once.
     static let active: attend_kernel_table = attend_kernels().pointee
-
-    /// The table of `instructionSet`, or nil when this CPU lacks it (tests compare every path).
-    static func table(_ instructionSet: InstructionSet) -> attend_kernel_table? {
-        attend_kernels_for(instructionSet.cValue)?.pointee
-    }
 }

@@ -57,6 +57,9 @@ func loadGoldens<Value: Decodable>(_ name: String, as type: Value.Type) throws -
 
 enum GoldenError: Error { case missing(String) }
 
+/// The committed tiny random BERT folder (`Goldens/tiny-bert`), which every model-loading test can use.
+let tinyBertDirectory = Bundle.module.url(forResource: "tiny-bert", withExtension: nil, subdirectory: "Goldens")!.path
+
 /// Checks `actual` against `expected` elementwise: `|a − e| ≤ tolerance · max(|e|, floor)`
 /// (relative above `floor`, absolute below), with matching shapes and matching infinities/NaNs.
 /// `floor` is 1 unless given; pass the tensor's largest magnitude to measure errors against
