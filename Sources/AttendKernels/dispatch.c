@@ -38,6 +38,18 @@
         .quantize_rows_u8 = attend_quantize_rows_u8_##isa_suffix,             \
         .pack_weights_s8 = attend_pack_weights_s8_##isa_suffix,               \
         .quantized_linear = attend_quantized_linear_##isa_suffix,             \
+        .dequantize_q4_0 = attend_dequantize_q4_0_##isa_suffix,               \
+        .dequantize_q4_1 = attend_dequantize_q4_1_##isa_suffix,               \
+        .dequantize_q8_0 = attend_dequantize_q8_0_##isa_suffix,               \
+        .dequantize_f16 = attend_dequantize_f16_##isa_suffix,                 \
+        .dequantize_bf16 = attend_dequantize_bf16_##isa_suffix,               \
+        .quantize_row_q8 = attend_quantize_row_q8_##isa_suffix,               \
+        .matvec_q4_0_q8 = attend_matvec_q4_0_q8_##isa_suffix,                 \
+        .matvec_q4_1_q8 = attend_matvec_q4_1_q8_##isa_suffix,                 \
+        .matvec_q8_0_q8 = attend_matvec_q8_0_q8_##isa_suffix,                 \
+        .matmul_q4_0_q8 = attend_matmul_q4_0_q8_##isa_suffix,                 \
+        .matmul_q4_1_q8 = attend_matmul_q4_1_q8_##isa_suffix,                 \
+        .matmul_q8_0_q8 = attend_matmul_q8_0_q8_##isa_suffix,                 \
     };
 
 ATTEND_TABLE(portable, ATTEND_ISA_PORTABLE)
@@ -51,9 +63,9 @@ attend_isa attend_isa_supported(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return ATTEND_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return ATTEND_ISA_AVX2;
 #endif
     return ATTEND_ISA_PORTABLE;

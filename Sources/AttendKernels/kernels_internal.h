@@ -10,12 +10,14 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define ATTEND_X86 1
 #include <immintrin.h>
-/// Function attributes of each path: the code inside may use exactly these instructions.
-#define ATTEND_AVX2 __attribute__((target("avx2,fma")))
-#define ATTEND_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+/// Function attributes of each path: the code inside may use exactly these instructions. F16C
+/// (half ↔ float, for the quantized blocks' fp16 scales) is part of both x86 paths: every CPU with
+/// AVX2 has it, and the dispatch checks it.
+#define ATTEND_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define ATTEND_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c")))
 /// AVX-512 plus VNNI (vpdpbusd): only for bodies chosen inside an AVX-512 kernel once the CPU is
-/// known to have it (quantized.c).
-#define ATTEND_AVX512_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")))
+/// known to have it (quantized.c, quantized_blocks.c).
+#define ATTEND_AVX512_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma,f16c")))
 #else
 #define ATTEND_X86 0
 #endif
@@ -66,7 +68,30 @@
                                        size_t ldq, float *scales, int32_t *zero_points);                     \
     void attend_pack_weights_s8_##isa(const int8_t *w, size_t ldw, size_t n, size_t k, int8_t *packed,      \
                                       int32_t *column_sums);                                                 \
-    ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_##isa);
+    ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_##isa);                                                  \
+    ATTEND_DECLARE_BLOCK_KERNELS(isa)
+
+/// quantized_blocks.c: ggml's block formats.
+#define ATTEND_DECLARE_BLOCK_KERNELS(isa)                                                                    \
+    void attend_dequantize_q4_0_##isa(const void *blocks, float *y, size_t n);                               \
+    void attend_dequantize_q4_1_##isa(const void *blocks, float *y, size_t n);                               \
+    void attend_dequantize_q8_0_##isa(const void *blocks, float *y, size_t n);                               \
+    void attend_dequantize_f16_##isa(const void *x, float *y, size_t n);                                     \
+    void attend_dequantize_bf16_##isa(const void *x, float *y, size_t n);                                    \
+    void attend_quantize_row_q8_##isa(const float *x, attend_block_q8 *y, size_t n);                         \
+    ATTEND_MATVEC_Q8(attend_matvec_q4_0_q8_##isa);                                                           \
+    ATTEND_MATVEC_Q8(attend_matvec_q4_1_q8_##isa);                                                           \
+    ATTEND_MATVEC_Q8(attend_matvec_q8_0_q8_##isa);                                                           \
+    ATTEND_MATMUL_Q8(attend_matmul_q4_0_q8_##isa);                                                           \
+    ATTEND_MATMUL_Q8(attend_matmul_q4_1_q8_##isa);                                                           \
+    ATTEND_MATMUL_Q8(attend_matmul_q8_0_q8_##isa);
+
+/// The parameter lists of the block matvec and matmul, shared by every variant and body.
+#define ATTEND_MATVEC_Q8(name) \
+    void name(const void *w, size_t row_bytes, const attend_block_q8 *x, float *y, size_t rows, size_t k)
+#define ATTEND_MATMUL_Q8(name)                                                                               \
+    void name(const void *w, size_t row_bytes, const attend_block_q8 *x, size_t x_stride_blocks, float *y,   \
+              size_t y_stride, size_t rows, size_t k, size_t n_tokens)
 
 ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
 
@@ -75,6 +100,13 @@ ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
 /// VNNI's vpdpbusd, and AVX-512BW alone (bytes widened to int16, vpmaddwd), for CPUs without VNNI.
 ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_avx512_vnni);
 ATTEND_QUANTIZED_LINEAR(attend_quantized_linear_avx512_bw);
+/// The AVX-512 block products' VNNI bodies (without VNNI the AVX-512 entries run the AVX2 ones).
+ATTEND_MATVEC_Q8(attend_matvec_q4_0_q8_avx512_vnni);
+ATTEND_MATVEC_Q8(attend_matvec_q4_1_q8_avx512_vnni);
+ATTEND_MATVEC_Q8(attend_matvec_q8_0_q8_avx512_vnni);
+ATTEND_MATMUL_Q8(attend_matmul_q4_0_q8_avx512_vnni);
+ATTEND_MATMUL_Q8(attend_matmul_q4_1_q8_avx512_vnni);
+ATTEND_MATMUL_Q8(attend_matmul_q8_0_q8_avx512_vnni);
 #endif
 
 #endif

@@ -23,9 +23,29 @@ extern "C" {
 /// Instruction-set paths, lowest first.
 typedef enum attend_isa {
     ATTEND_ISA_PORTABLE = 0,
-    ATTEND_ISA_AVX2 = 1,     // AVX2 + FMA (256-bit)
-    ATTEND_ISA_AVX512 = 2,   // AVX-512 F, VL, BW, DQ (512-bit)
+    ATTEND_ISA_AVX2 = 1,     // AVX2 + FMA + F16C (256-bit)
+    ATTEND_ISA_AVX512 = 2,   // AVX-512 F, VL, BW, DQ (512-bit), + F16C; VNNI used where present
 } attend_isa;
+
+/// Weights per block of ggml's block formats (Q4_0, Q4_1, Q8_0) and of attend_block_q8.
+#define ATTEND_QK 32
+/// Bytes per block of ggml's formats (ggml-common.h), packed, so blocks are not aligned:
+///   Q4_0 {fp16 d; uint8 qs[16]}         w[j] = d·((qs[j] & 15) − 8), w[j+16] = d·((qs[j] >> 4) − 8)
+///   Q4_1 {fp16 d; fp16 m; uint8 qs[16]} w[j] = d·(qs[j] & 15) + m,   w[j+16] = d·(qs[j] >> 4) + m
+///   Q8_0 {fp16 d; int8 qs[32]}          w[j] = d·qs[j]
+/// A [rows, k] matrix stores each row as k/32 consecutive blocks (row stride k/32 · block bytes).
+#define ATTEND_Q4_0_BLOCK_BYTES 18
+#define ATTEND_Q4_1_BLOCK_BYTES 20
+#define ATTEND_Q8_0_BLOCK_BYTES 34
+
+/// 32 activations quantized for the quantized products (ggml's block_q8_1, with float scales):
+///   d = max|x|/127,  qs[j] = nearbyint(x[j]·(1/d)) (half to even),  s = d·Σ qs   (float, rounded once)
+/// s carries Σx for Q4_1's offset m: Σⱼ (d_w·q_w + m)·(d·qs) = d_w·d·Σ q_w·qs + m·s.
+typedef struct attend_block_q8 {
+    float d;
+    float s;
+    int8_t qs[ATTEND_QK];
+} attend_block_q8;
 
 /// One implementation of every kernel, for one instruction set.
 typedef struct attend_kernel_table {
@@ -150,6 +170,52 @@ typedef struct attend_kernel_table {
                                       const int8_t *_Nonnull packed, const int32_t *_Nonnull column_sums,
                                       const float *_Nonnull w_scales, const float *_Nullable bias, size_t n,
                                       float *_Nonnull y, size_t ldy);
+
+    // --- ggml's block formats (quantized_blocks.c): GGUF weights kept 4- or 8-bit in memory ---
+    //     (block layouts at ATTEND_Q4_0_BLOCK_BYTES). Pointers to blocks need no alignment.
+    /// y = the `n` weights of `n`/32 consecutive blocks (n a multiple of 32), bit for bit as
+    /// gguf-py (numpy, float32) dequantizes them: Q4_1 is d·q + m with the product rounded before
+    /// the sum (no fused multiply-add), Q4_0 d·(q − 8), Q8_0 d·q; fp16 scales converted exactly.
+    void (*_Nonnull dequantize_q4_0)(const void *_Nonnull blocks, float *_Nonnull y, size_t n);
+    void (*_Nonnull dequantize_q4_1)(const void *_Nonnull blocks, float *_Nonnull y, size_t n);
+    void (*_Nonnull dequantize_q8_0)(const void *_Nonnull blocks, float *_Nonnull y, size_t n);
+    /// y = `n` IEEE half / bfloat16 values widened to float, exactly (any n; subnormals kept,
+    /// ±∞ kept, a NaN stays NaN with its payload and the quiet bit set, as F16C's vcvtph2ps).
+    void (*_Nonnull dequantize_f16)(const void *_Nonnull x, float *_Nonnull y, size_t n);
+    void (*_Nonnull dequantize_bf16)(const void *_Nonnull x, float *_Nonnull y, size_t n);
+    /// `n`/32 attend_block_q8 from `n` floats (n a multiple of 32), as attend_block_q8 says, with
+    /// 1/d and x·(1/d) rounded to float and nearbyint rounding half to even (the default rounding
+    /// mode). A block with max|x| < 127·FLT_MIN (≈1.5·10⁻³⁶, zeros included) gets d = s = 0 and
+    /// qs = 0. x must be finite. Every path gives the same bytes and floats.
+    void (*_Nonnull quantize_row_q8)(const float *_Nonnull x, attend_block_q8 *_Nonnull y, size_t n);
+    /// y[r] = Σ over row r's k/32 blocks b of the weights W (Q4_0, Q4_1, Q8_0; row r starts at
+    /// w + r·row_bytes) against the quantized activations x[b]:
+    ///   Q4_1:  (d_w·x.d)·Σⱼ q_w·x.qs + m_w·x.s
+    ///   Q4_0:  (d_w·x.d)·Σⱼ (q_w − 8)·x.qs        Q8_0:  (d_w·x.d)·Σⱼ q_w·x.qs
+    /// The integer sums are exact; the float sum over blocks runs in an order of each path's own
+    /// (so paths differ by float rounding, ≤ ~1e-6 of Σ|terms|). k a multiple of 32; `rows` any.
+    /// Rows are independent: split them between threads at any row.
+    void (*_Nonnull matvec_q4_0_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
+                                    float *_Nonnull y, size_t rows, size_t k);
+    void (*_Nonnull matvec_q4_1_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
+                                    float *_Nonnull y, size_t rows, size_t k);
+    void (*_Nonnull matvec_q8_0_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
+                                    float *_Nonnull y, size_t rows, size_t k);
+    /// The matvec for `n_tokens` activation rows at once (a prompt): token t's blocks start at
+    /// x + t·x_stride_blocks, its outputs at y + t·y_stride (`rows` floats each):
+    ///   y[t·y_stride + r] = matvec(W row r, token t)
+    /// with the same integer sums. AVX-512 with VNNI repacks 16-row panels of W to int8 and runs a
+    /// 32-row × 4-token register tile (several times the float32 GEMM's rate); the other paths run
+    /// the matvec per token over panels of rows that stay in L1. Split rows or tokens between threads.
+    void (*_Nonnull matmul_q4_0_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
+                                    size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
+                                    size_t k, size_t n_tokens);
+    void (*_Nonnull matmul_q4_1_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
+                                    size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
+                                    size_t k, size_t n_tokens);
+    void (*_Nonnull matmul_q8_0_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
+                                    size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
+                                    size_t k, size_t n_tokens);
 } attend_kernel_table;
 
 /// Bytes of pack_weights_s8's output for `n` channels × `k` inputs: ⌈n/16⌉·16 · ⌈k/4⌉·4.

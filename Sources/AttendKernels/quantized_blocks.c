@@ -1,0 +1,533 @@
+// ggml's block formats: GGUF weights kept 4- or 8-bit in memory (Q4_0, Q4_1, Q8_0; blocks of 32
+// weights with an fp16 scale, see AttendKernels.h), and the products that read them directly:
+//
+//   dequantize_*     blocks → float, bit for bit as gguf-py (numpy) does it
+//   quantize_row_q8  activations → attend_block_q8 (int8 per 32, a float scale d and s = d·Σq)
+//   matvec_*_q8      one token: y[r] = Σ_b (d_w·d_x)·Σⱼ q_w·q_x (+ m_w·s_x for Q4_1)
+//   matmul_*_q8      a prompt: the same for many tokens, weights repacked once per panel
+//
+// Every integer sum is exact (|Σ| ≤ 32·255·127 per block), so the paths differ only in the order
+// of the float sums over blocks. The portable variants are the oracle.
+//
+// Bit-exact dequantization: gguf-py computes Q4_1 as `d * q + m` in float32, two roundings. The
+// vector variants therefore multiply and then add (never a fused multiply-add), and clang must not
+// contract the portable expression either (FP_CONTRACT OFF below; GCC contracts only when not in
+// ISO mode, and the portable path has no FMA instruction to contract to anyway).
+#include "vector_math.h"
+
+#include <float.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+// MARK: - Shared scalar steps
+
+static inline uint16_t load_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/// IEEE half → float, exactly, as F16C's vcvtph2ps: normals rebias the exponent (15 → 127);
+/// subnormals (m·2⁻²⁴) are normalized; ±∞ stay; NaNs keep their payload with the quiet bit set.
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu, bits;
+    if (exponent == 0x1F)
+        bits = sign | 0x7F800000u | (mantissa << 13) | (mantissa ? 0x400000u : 0);
+    else if (exponent)
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    else if (!mantissa)
+        bits = sign;
+    else {
+        // mantissa·2⁻²⁴ with its top bit at p: 1.f·2^(p−24), biased exponent 103 + p.
+        uint32_t e = 113;
+        while (!(mantissa & 0x400u)) {
+            mantissa <<= 1;
+            e--;
+        }
+        bits = sign | (e << 23) | ((mantissa & 0x3FFu) << 13);
+    }
+    return attend_from_bits(bits);
+}
+
+static inline float load_half(const uint8_t *p) {
+    return half_to_float(load_u16(p));
+}
+
+/// quantize_row_q8's scale and inverse from a block's max|x|, shared by every path: d = amax/127,
+/// inverse = 1/d; below 127·FLT_MIN both are 0 (1/d would overflow), and the block is zeros.
+static inline void q8_scale(float amax, float *d, float *inverse) {
+    if (!(amax >= 127.0f * FLT_MIN)) {
+        *d = 0;
+        *inverse = 0;
+        return;
+    }
+    *d = amax / 127.0f;
+    *inverse = 1.0f / *d;
+}
+
+// MARK: - Portable
+
+void attend_dequantize_q4_0_portable(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q4_0_BLOCK_BYTES, y += ATTEND_QK) {
+        float d = load_half(b);
+        for (int j = 0; j < 16; j++) {
+            y[j] = d * (float)((b[2 + j] & 0xF) - 8);
+            y[j + 16] = d * (float)((b[2 + j] >> 4) - 8);
+        }
+    }
+}
+
+void attend_dequantize_q4_1_portable(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q4_1_BLOCK_BYTES, y += ATTEND_QK) {
+        float d = load_half(b), m = load_half(b + 2);
+        for (int j = 0; j < 16; j++) {
+            float low = d * (float)(b[4 + j] & 0xF), high = d * (float)(b[4 + j] >> 4);   // rounded, then + m
+            y[j] = low + m;
+            y[j + 16] = high + m;
+        }
+    }
+}
+
+void attend_dequantize_q8_0_portable(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q8_0_BLOCK_BYTES, y += ATTEND_QK) {
+        float d = load_half(b);
+        for (int j = 0; j < 32; j++) y[j] = d * (float)(int8_t)b[2 + j];
+    }
+}
+
+void attend_dequantize_f16_portable(const void *x, float *y, size_t n) {
+    const uint8_t *h = x;
+    for (size_t i = 0; i < n; i++) y[i] = load_half(h + 2 * i);
+}
+
+/// bfloat16 is the top half of a float: shift into place (NaNs included, exactly as stored).
+void attend_dequantize_bf16_portable(const void *x, float *y, size_t n) {
+    const uint8_t *h = x;
+    for (size_t i = 0; i < n; i++) y[i] = attend_from_bits((uint32_t)load_u16(h + 2 * i) << 16);
+}
+
+void attend_quantize_row_q8_portable(const float *x, attend_block_q8 *y, size_t n) {
+    for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
+        float amax = 0, d, inverse;
+        for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        q8_scale(amax, &d, &inverse);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int32_t q = (int32_t)nearbyintf(x[j] * inverse);
+            y->qs[j] = (int8_t)q;
+            sum += q;
+        }
+        y->d = d;
+        y->s = d * (float)sum;
+    }
+}
+
+/// Σⱼ q_w·q_x of one block of each type (exact int32).
+static inline int32_t dot_q4_0(const uint8_t *b, const int8_t *q) {
+    int32_t sum = 0;
+    for (int j = 0; j < 16; j++) sum += ((b[2 + j] & 0xF) - 8) * q[j] + ((b[2 + j] >> 4) - 8) * q[j + 16];
+    return sum;
+}
+static inline int32_t dot_q4_1(const uint8_t *b, const int8_t *q) {
+    int32_t sum = 0;
+    for (int j = 0; j < 16; j++) sum += (b[4 + j] & 0xF) * q[j] + (b[4 + j] >> 4) * q[j + 16];
+    return sum;
+}
+static inline int32_t dot_q8_0(const uint8_t *b, const int8_t *q) {
+    int32_t sum = 0;
+    for (int j = 0; j < 32; j++) sum += (int8_t)b[2 + j] * q[j];
+    return sum;
+}
+
+/// One row at a time, block by block: total += (d_w·d_x)·isum (+ m_w·s_x), in that order.
+ATTEND_MATVEC_Q8(attend_matvec_q4_0_q8_portable) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *b = (const uint8_t *)w + r * row_bytes;
+        float total = 0;
+        for (size_t i = 0; i < k / ATTEND_QK; i++, b += ATTEND_Q4_0_BLOCK_BYTES)
+            total += (load_half(b) * x[i].d) * (float)dot_q4_0(b, x[i].qs);
+        y[r] = total;
+    }
+}
+
+ATTEND_MATVEC_Q8(attend_matvec_q4_1_q8_portable) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *b = (const uint8_t *)w + r * row_bytes;
+        float total = 0;
+        for (size_t i = 0; i < k / ATTEND_QK; i++, b += ATTEND_Q4_1_BLOCK_BYTES) {
+            total += (load_half(b) * x[i].d) * (float)dot_q4_1(b, x[i].qs);
+            total += load_half(b + 2) * x[i].s;
+        }
+        y[r] = total;
+    }
+}
+
+ATTEND_MATVEC_Q8(attend_matvec_q8_0_q8_portable) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *b = (const uint8_t *)w + r * row_bytes;
+        float total = 0;
+        for (size_t i = 0; i < k / ATTEND_QK; i++, b += ATTEND_Q8_0_BLOCK_BYTES)
+            total += (load_half(b) * x[i].d) * (float)dot_q8_0(b, x[i].qs);
+        y[r] = total;
+    }
+}
+
+/// Rows per panel of the fallback matmuls: 16 rows × k ≤ 1536 is ≤ 17 KiB of Q8_0, in L1 while
+/// every token passes over it.
+#define PANEL_ROWS 16
+
+/// The matmul as a matvec per token over panels of rows (`matvec` the path's own).
+#define ATTEND_MATMUL_BY_MATVEC(name, matvec)                                                             \
+    ATTEND_MATMUL_Q8(name) {                                                                              \
+        for (size_t r = 0; r < rows; r += PANEL_ROWS) {                                                   \
+            size_t panel = rows - r < PANEL_ROWS ? rows - r : PANEL_ROWS;                                 \
+            for (size_t t = 0; t < n_tokens; t++)                                                         \
+                matvec((const uint8_t *)w + r * row_bytes, row_bytes, x + t * x_stride_blocks,            \
+                       y + t * y_stride + r, panel, k);                                                   \
+        }                                                                                                 \
+    }
+
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_0_q8_portable, attend_matvec_q4_0_q8_portable)
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_1_q8_portable, attend_matvec_q4_1_q8_portable)
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q8_0_q8_portable, attend_matvec_q8_0_q8_portable)
+
+#if ATTEND_X86
+
+// MARK: - AVX2 + FMA + F16C
+
+/// A block's fp16 scale (and, for Q4_1, the offset after it) as floats: [d, m, ·, ·].
+ATTEND_AVX2 static inline __m128 load_scales(const uint8_t *b) {
+    int32_t two;
+    memcpy(&two, b, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(two));
+}
+
+/// The 32 nibbles of 16 bytes in weight order: low nibbles (weights 0–15) in the low lane, high
+/// nibbles (16–31) in the high lane.
+ATTEND_AVX2 static inline __m256i nibbles256(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+ATTEND_AVX2 static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/// Dequantization: 8 weights a step, widened u8/i8 → int32 → float, times d (then + m: a separate
+/// add, not an FMA, to round as gguf-py does).
+ATTEND_AVX2 void attend_dequantize_q4_0_avx2(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q4_0_BLOCK_BYTES, y += ATTEND_QK) {
+        __m256 d = _mm256_set1_ps(_mm_cvtss_f32(load_scales(b)));
+        __m256i q = _mm256_sub_epi8(nibbles256(b + 2), _mm256_set1_epi8(8));
+        __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+        _mm256_storeu_ps(y, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+        _mm256_storeu_ps(y + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+        _mm256_storeu_ps(y + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+        _mm256_storeu_ps(y + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+    }
+}
+
+ATTEND_AVX2 void attend_dequantize_q4_1_avx2(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q4_1_BLOCK_BYTES, y += ATTEND_QK) {
+        __m128 dm = load_scales(b);
+        __m256 d = _mm256_broadcastss_ps(dm), m = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
+        __m256i q = nibbles256(b + 4);
+        __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+        __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+        for (int p = 0; p < 4; p++)
+            _mm256_storeu_ps(y + 8 * p, _mm256_add_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[p]))), m));
+    }
+}
+
+ATTEND_AVX2 void attend_dequantize_q8_0_avx2(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q8_0_BLOCK_BYTES, y += ATTEND_QK) {
+        __m256 d = _mm256_set1_ps(_mm_cvtss_f32(load_scales(b)));
+        for (int p = 0; p < 4; p++) {
+            __m128i q = _mm_loadl_epi64((const __m128i *)(b + 2 + 8 * p));
+            _mm256_storeu_ps(y + 8 * p, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+        }
+    }
+}
+
+ATTEND_AVX2 void attend_dequantize_f16_avx2(const void *x, float *y, size_t n) {
+    const uint8_t *h = x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))));
+    for (; i < n; i++) y[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(h + 2 * i))));
+}
+
+ATTEND_AVX2 void attend_dequantize_bf16_avx2(const void *x, float *y, size_t n) {
+    const uint8_t *h = x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + 2 * i)));
+        _mm256_storeu_ps(y + i, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
+    }
+    for (; i < n; i++) y[i] = attend_from_bits((uint32_t)load_u16(h + 2 * i) << 16);
+}
+
+/// max|x| over 4 ymm (exact, any order), the shared scalar step, then cvtps2dq (half to even, as
+/// nearbyintf) and two saturating packs (no-ops: |q| ≤ 127). The packs interleave 128-bit lanes;
+/// a permute puts the 32 bytes back in order.
+ATTEND_AVX2 void attend_quantize_row_q8_avx2(const float *x, attend_block_q8 *y, size_t n) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int p = 0; p < 4; p++) {
+            v[p] = _mm256_loadu_ps(x + 8 * p);
+            amax = _mm256_max_ps(amax, _mm256_and_ps(v[p], magnitude));
+        }
+        float d, inverse;
+        q8_scale(hmax256(amax), &d, &inverse);
+        __m256 scale = _mm256_set1_ps(inverse);
+        __m256i q[4];
+        for (int p = 0; p < 4; p++) q[p] = _mm256_cvtps_epi32(_mm256_mul_ps(v[p], scale));
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        // After the two packs, dword i holds 4 bytes of q[i % 4] (i < 4: its elements 0–3, else 4–7).
+        __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y->qs, bytes);
+        y->d = d;
+        y->s = d * (float)_mm_cvtsi128_si32(s4);
+    }
+}
+
+/// Σ of 32 products u8 a × s8 b in 8 int32 lanes without VNNI: vpmaddubsw pairs them into int16
+/// (|pair| ≤ 2·128·127 = 32,512 for the operands used here, never saturating), vpmaddwd by 1 pairs
+/// those into int32.
+ATTEND_AVX2 static inline __m256i dot_u8s8_avx2(__m256i a, __m256i b) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1));
+}
+
+/// Per type, the 8 int32 lanes of one block's Σ q_w·q_x (summed exactly at the end):
+///   Q4_1: nibbles (unsigned) × x.
+///   Q4_0: (q − 8)·x = q·x − 8·x: maddubs(q, x) − maddubs(8, x) in int16 (|·| ≤ 2·8·127 after the
+///         difference, and each term ≤ 2·15·127), the 8·x part computed once per block for every row.
+///   Q8_0: signed × signed by the sign trick: |w| (u8, 128 included) × (x with w's sign).
+/// The 4-row kernels below load x's block once and feed 4 rows (4 independent chains).
+#define ROWS_PER_PASS 4
+
+/// Defines an AVX2 matvec for one type: `BYTES` per block; `PREPARE` runs once per block of x (has
+/// `xq`), `DOT(b)` gives the int32 lanes of the block at b, `OFFSET(b)` true for Q4_1's m term.
+#define ATTEND_MATVEC_AVX2(name, BYTES, PREPARE, DOT, HAS_MIN)                                            \
+    ATTEND_AVX2 ATTEND_MATVEC_Q8(name) {                                                                  \
+        size_t blocks = k / ATTEND_QK, r = 0;                                                             \
+        for (; r < rows; r += ROWS_PER_PASS) {                                                            \
+            int R = rows - r < ROWS_PER_PASS ? (int)(rows - r) : ROWS_PER_PASS;                           \
+            const uint8_t *row[ROWS_PER_PASS];                                                            \
+            __m256 acc[ROWS_PER_PASS];                                                                    \
+            __m128 offsets[ROWS_PER_PASS];                                                                \
+            for (int i = 0; i < ROWS_PER_PASS; i++) {                                                     \
+                row[i] = (const uint8_t *)w + (r + (i < R ? i : 0)) * row_bytes;                          \
+                acc[i] = _mm256_setzero_ps();                                                             \
+                offsets[i] = _mm_setzero_ps();                                                            \
+            }                                                                                             \
+            for (size_t i = 0; i < blocks; i++) {                                                         \
+                __m256i xq = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
+                __m128 xs = _mm_castpd_ps(_mm_load_sd((const double *)&x[i].d));                          \
+                PREPARE                                                                                   \
+                for (int j = 0; j < ROWS_PER_PASS; j++) {                                                 \
+                    const uint8_t *b = row[j] + i * BYTES;                                                \
+                    __m128 p = _mm_mul_ps(load_scales(b), xs); /* [d_w·d_x, m_w·s_x] */                   \
+                    if (HAS_MIN) offsets[j] = _mm_add_ps(offsets[j], p);                                  \
+                    acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DOT(b)), _mm256_broadcastss_ps(p), acc[j]); \
+                }                                                                                         \
+            }                                                                                             \
+            for (int j = 0; j < R; j++)                                                                   \
+                y[r + j] = hsum256(acc[j]) + (HAS_MIN ? _mm_cvtss_f32(_mm_movehdup_ps(offsets[j])) : 0);  \
+        }                                                                                                 \
+    }
+
+#define DOT_Q4_1_AVX2(b) dot_u8s8_avx2(nibbles256((b) + 4), xq)
+#define DOT_Q4_0_AVX2(b) _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(nibbles256((b) + 2), xq), x8), _mm256_set1_epi16(1))
+#define DOT_Q8_0_AVX2(b) dot_q8_0_avx2(_mm256_loadu_si256((const __m256i *)((b) + 2)), xq)
+#define PREPARE_Q4_0_AVX2 __m256i x8 = _mm256_maddubs_epi16(_mm256_set1_epi8(8), xq);
+
+ATTEND_AVX2 static inline __m256i dot_q8_0_avx2(__m256i wq, __m256i xq) {
+    return dot_u8s8_avx2(_mm256_abs_epi8(wq), _mm256_sign_epi8(xq, wq));
+}
+
+// (A leftover pass of R < 4 rows repeats row r in the idle slots and discards their sums.)
+ATTEND_MATVEC_AVX2(attend_matvec_q4_0_q8_avx2, ATTEND_Q4_0_BLOCK_BYTES, PREPARE_Q4_0_AVX2, DOT_Q4_0_AVX2, 0)
+ATTEND_MATVEC_AVX2(attend_matvec_q4_1_q8_avx2, ATTEND_Q4_1_BLOCK_BYTES, , DOT_Q4_1_AVX2, 1)
+ATTEND_MATVEC_AVX2(attend_matvec_q8_0_q8_avx2, ATTEND_Q8_0_BLOCK_BYTES, , DOT_Q8_0_AVX2, 0)
+
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_0_q8_avx2, attend_matvec_q4_0_q8_avx2)
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_1_q8_avx2, attend_matvec_q4_1_q8_avx2)
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q8_0_q8_avx2, attend_matvec_q8_0_q8_avx2)
+
+// MARK: - AVX-512
+
+/// 16 weights a step: bytes widened to int32 (vpmovzxbd/vpmovsxbd), converted, times d, + m.
+ATTEND_AVX512 void attend_dequantize_q4_0_avx512(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    const __m128i low = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q4_0_BLOCK_BYTES, y += ATTEND_QK) {
+        __m512 d = _mm512_set1_ps(_mm_cvtss_f32(load_scales(b)));
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(q, low), eight), hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), low), eight);
+        _mm512_storeu_ps(y, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo))));
+        _mm512_storeu_ps(y + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi))));
+    }
+}
+
+ATTEND_AVX512 void attend_dequantize_q4_1_avx512(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    const __m128i low = _mm_set1_epi8(0x0F);
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q4_1_BLOCK_BYTES, y += ATTEND_QK) {
+        __m128 dm = load_scales(b);
+        __m512 d = _mm512_broadcastss_ps(dm), m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 4));
+        __m128i lo = _mm_and_si128(q, low), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low);
+        // d·q rounded, then + m rounded: gguf-py's two roundings (an FMA would round once).
+        _mm512_storeu_ps(y, _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(lo))), m));
+        _mm512_storeu_ps(y + 16, _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(hi))), m));
+    }
+}
+
+ATTEND_AVX512 void attend_dequantize_q8_0_avx512(const void *blocks, float *y, size_t n) {
+    const uint8_t *b = blocks;
+    for (size_t i = 0; i < n / ATTEND_QK; i++, b += ATTEND_Q8_0_BLOCK_BYTES, y += ATTEND_QK) {
+        __m512 d = _mm512_set1_ps(_mm_cvtss_f32(load_scales(b)));
+        for (int p = 0; p < 2; p++) {
+            __m128i q = _mm_loadu_si128((const __m128i *)(b + 2 + 16 * p));
+            _mm512_storeu_ps(y + 16 * p, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+        }
+    }
+}
+
+ATTEND_AVX512 void attend_dequantize_f16_avx512(const void *x, float *y, size_t n) {
+    const uint8_t *h = x;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + 2 * i))));
+    if (i < n) {
+        __mmask16 tail = tail_mask16(n - i);
+        _mm512_mask_storeu_ps(y + i, tail, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, h + 2 * i)));
+    }
+}
+
+ATTEND_AVX512 void attend_dequantize_bf16_avx512(const void *x, float *y, size_t n) {
+    const uint8_t *h = x;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask16(n - i);
+        __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, h + 2 * i));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+    }
+}
+
+/// As the AVX2 kernel on two zmm per block; vpmovdb narrows int32 → int8 in order (|q| ≤ 127).
+ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8 *y, size_t n) {
+    for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        float d, inverse;
+        q8_scale(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))), &d, &inverse);
+        __m512 scale = _mm512_set1_ps(inverse);
+        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, scale)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, scale));
+        _mm_storeu_si128((__m128i *)y->qs, _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(y->qs + 16), _mm512_cvtepi32_epi8(q1));
+        y->d = d;
+        y->s = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+}
+
+/// VNNI matvec: as the AVX2 one with vpdpbusd (u8 × s8, 4 products per int32 lane, exact) on ymm,
+/// one instruction per block and row:
+///   Q4_1: dpbusd(0, nibbles, x).
+///   Q4_0: (q − 8)·x: the accumulator starts at −8·(Σ of x's 4 bytes) per lane, computed once per
+///         block of x for every row: dpbusd(−8·x lanes, nibbles, x).
+///   Q8_0: w·x = (w ⊕ 0x80)·x − 128·x, with w ⊕ 0x80 = w + 128 read as u8: dpbusd(−128·x lanes,
+///         w ⊕ 0x80, x), the correction again once per block of x.
+/// (512-bit registers would not help: Zen 4 splits them in two, and a block is 32 bytes.)
+#define ATTEND_MATVEC_VNNI(name, BYTES, PREPARE, DOT, HAS_MIN)                                            \
+    ATTEND_AVX512_VNNI ATTEND_MATVEC_Q8(name) {                                                           \
+        size_t blocks = k / ATTEND_QK, r = 0;                                                             \
+        for (; r < rows; r += ROWS_PER_PASS) {                                                            \
+            int R = rows - r < ROWS_PER_PASS ? (int)(rows - r) : ROWS_PER_PASS;                           \
+            const uint8_t *row[ROWS_PER_PASS];                                                            \
+            __m256 acc[ROWS_PER_PASS];                                                                    \
+            __m128 offsets[ROWS_PER_PASS];                                                                \
+            for (int i = 0; i < ROWS_PER_PASS; i++) {                                                     \
+                row[i] = (const uint8_t *)w + (r + (i < R ? i : 0)) * row_bytes;                          \
+                acc[i] = _mm256_setzero_ps();                                                             \
+                offsets[i] = _mm_setzero_ps();                                                            \
+            }                                                                                             \
+            for (size_t i = 0; i < blocks; i++) {                                                         \
+                __m256i xq = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
+                __m128 xs = _mm_castpd_ps(_mm_load_sd((const double *)&x[i].d));                          \
+                PREPARE                                                                                   \
+                for (int j = 0; j < ROWS_PER_PASS; j++) {                                                 \
+                    const uint8_t *b = row[j] + i * BYTES;                                                \
+                    __m128 p = _mm_mul_ps(load_scales(b), xs);                                            \
+                    if (HAS_MIN) offsets[j] = _mm_add_ps(offsets[j], p);                                  \
+                    acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DOT(b)), _mm256_broadcastss_ps(p), acc[j]); \
+                }                                                                                         \
+            }                                                                                             \
+            for (int j = 0; j < R; j++)                                                                   \
+                y[r + j] = hsum256(acc[j]) + (HAS_MIN ? _mm_cvtss_f32(_mm_movehdup_ps(offsets[j])) : 0);  \
+        }                                                                                                 \
+    }
+
+#define DOT_Q4_1_VNNI(b) _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles256((b) + 4), xq)
+#define DOT_Q4_0_VNNI(b) _mm256_dpbusd_epi32(correction, nibbles256((b) + 2), xq)
+#define DOT_Q8_0_VNNI(b) \
+    _mm256_dpbusd_epi32(correction, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)((b) + 2)), flip), xq)
+#define PREPARE_Q4_0_VNNI \
+    __m256i correction = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), xq));
+#define PREPARE_Q8_0_VNNI                                                                                  \
+    const __m256i flip = _mm256_set1_epi8((char)0x80);                                                     \
+    __m256i correction = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), flip, xq));
+
+ATTEND_MATVEC_VNNI(attend_matvec_q4_0_q8_avx512_vnni, ATTEND_Q4_0_BLOCK_BYTES, PREPARE_Q4_0_VNNI, DOT_Q4_0_VNNI, 0)
+ATTEND_MATVEC_VNNI(attend_matvec_q4_1_q8_avx512_vnni, ATTEND_Q4_1_BLOCK_BYTES, , DOT_Q4_1_VNNI, 1)
+ATTEND_MATVEC_VNNI(attend_matvec_q8_0_q8_avx512_vnni, ATTEND_Q8_0_BLOCK_BYTES, PREPARE_Q8_0_VNNI, DOT_Q8_0_VNNI, 0)
+
+/// Placeholder until the packed VNNI tile lands: the matvec per token over panels of rows.
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_0_q8_avx512_vnni, attend_matvec_q4_0_q8_avx512_vnni)
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_1_q8_avx512_vnni, attend_matvec_q4_1_q8_avx512_vnni)
+ATTEND_MATMUL_BY_MATVEC(attend_matmul_q8_0_q8_avx512_vnni, attend_matvec_q8_0_q8_avx512_vnni)
+
+/// Whether this CPU has AVX-512 VNNI, asked once (a race only stores the same answer twice).
+static atomic_int vnni_known;   // 0 unknown, 1 no, 2 yes
+static bool has_vnni(void) {
+    int known = atomic_load_explicit(&vnni_known, memory_order_relaxed);
+    if (!known) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512vnni") ? 2 : 1;
+        atomic_store_explicit(&vnni_known, known, memory_order_relaxed);
+    }
+    return known == 2;
+}
+
+/// The AVX-512 entries of the products: VNNI's body when the CPU has it, else the AVX2 one (the
+/// AVX-512 path implies AVX2 + FMA + F16C). Same integer sums either way.
+#define ATTEND_VNNI_OR_AVX2(kind, type)                                                                   \
+    ATTEND_##kind##_Q8(attend_##type##_avx512) {                                                          \
+        (has_vnni() ? attend_##type##_avx512_vnni : attend_##type##_avx2)(ATTEND_ARGS_##kind);            \
+    }
+#define ATTEND_ARGS_MATVEC w, row_bytes, x, y, rows, k
+#define ATTEND_ARGS_MATMUL w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens
+
+ATTEND_VNNI_OR_AVX2(MATVEC, matvec_q4_0_q8)
+ATTEND_VNNI_OR_AVX2(MATVEC, matvec_q4_1_q8)
+ATTEND_VNNI_OR_AVX2(MATVEC, matvec_q8_0_q8)
+ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q4_0_q8)
+ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q4_1_q8)
+ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q8_0_q8)
+
+#endif
