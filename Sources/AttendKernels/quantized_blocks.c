@@ -454,6 +454,9 @@ ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8
 ///   Q8_0: w·x = (w ⊕ 0x80)·x − 128·x, with w ⊕ 0x80 = w + 128 read as u8: dpbusd(−128·x lanes,
 ///         w ⊕ 0x80, x), the correction again once per block of x.
 /// (512-bit registers would not help: Zen 4 splits them in two, and a block is 32 bytes.)
+#ifndef PREFETCH_DISTANCE
+#define PREFETCH_DISTANCE 0
+#endif
 #define ATTEND_MATVEC_VNNI(name, BYTES, PREPARE, DOT, HAS_MIN)                                            \
     ATTEND_AVX512_VNNI ATTEND_MATVEC_Q8(name) {                                                           \
         size_t blocks = k / ATTEND_QK, r = 0;                                                             \
@@ -473,6 +476,7 @@ ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8
                 PREPARE                                                                                   \
                 for (int j = 0; j < ROWS_PER_PASS; j++) {                                                 \
                     const uint8_t *b = row[j] + i * BYTES;                                                \
+                    if (PREFETCH_DISTANCE) _mm_prefetch((const char *)b + PREFETCH_DISTANCE, _MM_HINT_T0); \
                     __m128 p = _mm_mul_ps(load_scales(b), xs);                                            \
                     if (HAS_MIN) offsets[j] = _mm_add_ps(offsets[j], p);                                  \
                     acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DOT(b)), _mm256_broadcastss_ps(p), acc[j]); \
@@ -497,10 +501,165 @@ ATTEND_MATVEC_VNNI(attend_matvec_q4_0_q8_avx512_vnni, ATTEND_Q4_0_BLOCK_BYTES, P
 ATTEND_MATVEC_VNNI(attend_matvec_q4_1_q8_avx512_vnni, ATTEND_Q4_1_BLOCK_BYTES, , DOT_Q4_1_VNNI, 1)
 ATTEND_MATVEC_VNNI(attend_matvec_q8_0_q8_avx512_vnni, ATTEND_Q8_0_BLOCK_BYTES, PREPARE_Q8_0_VNNI, DOT_Q8_0_VNNI, 0)
 
-/// Placeholder until the packed VNNI tile lands: the matvec per token over panels of rows.
-ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_0_q8_avx512_vnni, attend_matvec_q4_0_q8_avx512_vnni)
-ATTEND_MATMUL_BY_MATVEC(attend_matmul_q4_1_q8_avx512_vnni, attend_matvec_q4_1_q8_avx512_vnni)
-ATTEND_MATMUL_BY_MATVEC(attend_matmul_q8_0_q8_avx512_vnni, attend_matvec_q8_0_q8_avx512_vnni)
+// MARK: AVX-512 VNNI matmul: weights repacked to int8 panels, a 32-row × 4-token tile
+//
+// A matvec's vpdpbusd sums one row's 32 products of a block into 8 lanes, which then cost a
+// conversion and a multiply-add per block, row and token. For many tokens the weights are instead
+// repacked, per panel of 16 rows and chunk of MM_CHUNK blocks, so that one zmm holds 4 consecutive
+// k of all 16 rows ([block][group of 4 k][row lane][4 bytes], the layout of quantized.c):
+// vpdpbusd with the token's 4 activation bytes broadcast then adds 4 products to each row's lane,
+// 8 of them finish a block's exact integer sum for 16 rows, and the per-block float work
+//   y[row] += (d_w[row]·d_x)·isum[row] (+ m_w[row]·s_x)
+// is one conversion and two multiply-adds per 16 rows. The tile is 2 panels × 4 tokens: per group
+// of 4 k, 2 weight loads and 4 broadcasts feed 8 vpdpbusd (8 independent chains, which covers the
+// instruction's latency), 16 of the 32 zmm registers hold the integer and float accumulators.
+//
+// Signed weights (Q4_0's q − 8, Q8_0) meet vpdpbusd's u8 × s8 the other way round: the activation
+// turns unsigned, x ⊕ 0x80 = x + 128, and Σ (x + 128)·w = Σ x·w + 128·Σ w, so each row's lane
+// starts at −128·Σ w of the block, computed when packing. Q4_1's nibbles are the unsigned operand
+// as they are. The chunk (16 blocks = 512 k) keeps a panel pair's 22 KiB in L1 while every token
+// passes; the float sums of a chunk are added into y (stored by the first chunk).
+#define MM_CHUNK 16
+#define MM_TOKENS 4
+
+typedef struct packed_panel {
+    uint8_t q[MM_CHUNK][8][16][4];
+    int32_t correction[MM_CHUNK][16];   // −128·Σ w per row (signed types), else 0
+    float d[MM_CHUNK][16], m[MM_CHUNK][16];
+} packed_panel;
+
+typedef enum packed_type { PACKED_Q4_0, PACKED_Q4_1, PACKED_Q8_0 } packed_type;
+
+/// Packs rows [r, r + 16) (rows past `rows` as zeros) × blocks [b0, b0 + count).
+ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void pack_panel(packed_panel *panel, const uint8_t *w,
+                                                                                 size_t row_bytes, size_t r, size_t rows,
+                                                                                 size_t b0, size_t count, packed_type type) {
+    const size_t bytes = type == PACKED_Q4_1 ? ATTEND_Q4_1_BLOCK_BYTES : type == PACKED_Q4_0 ? ATTEND_Q4_0_BLOCK_BYTES
+                                                                                             : ATTEND_Q8_0_BLOCK_BYTES;
+    for (size_t lane = 0; lane < 16; lane++) {
+        if (r + lane >= rows) {
+            for (size_t i = 0; i < count; i++) {
+                for (int g = 0; g < 8; g++) memset(panel->q[i][g][lane], 0, 4);
+                panel->correction[i][lane] = 0;
+                panel->d[i][lane] = panel->m[i][lane] = 0;
+            }
+            continue;
+        }
+        const uint8_t *b = w + (r + lane) * row_bytes + b0 * bytes;
+        for (size_t i = 0; i < count; i++, b += bytes) {
+            __m128 dm = load_scales(b);
+            panel->d[i][lane] = _mm_cvtss_f32(dm);
+            panel->m[i][lane] = type == PACKED_Q4_1 ? _mm_cvtss_f32(_mm_movehdup_ps(dm)) : 0;
+            __m256i q = type == PACKED_Q4_1   ? nibbles256(b + 4)
+                        : type == PACKED_Q4_0 ? _mm256_sub_epi8(nibbles256(b + 2), _mm256_set1_epi8(8))
+                                              : _mm256_loadu_si256((const __m256i *)(b + 2));
+            int32_t groups[8];
+            _mm256_storeu_si256((__m256i *)groups, q);
+            for (int g = 0; g < 8; g++) memcpy(panel->q[i][g][lane], &groups[g], 4);
+            if (type != PACKED_Q4_1) {
+                // Σ w over the block: vpdpbusd of 1s (u8) with w (s8).
+                __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
+                __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+                s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+                s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+                panel->correction[i][lane] = -128 * _mm_cvtsi128_si32(s4);
+            } else
+                panel->correction[i][lane] = 0;
+        }
+    }
+}
+
+/// P panels (1–2) × T tokens (1–4) over `count` blocks of a chunk; adds into y unless `first`.
+/// P and T are constants at every call, so the loops unroll and the accumulators stay in registers.
+ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul_tile(
+    const packed_panel *panels, const attend_block_q8 *x, size_t x_stride_blocks, float *y, size_t y_stride, size_t r,
+    size_t rows, size_t count, bool first, packed_type type, int P, int T) {
+    const bool is_signed = type != PACKED_Q4_1;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512 acc[2][MM_TOKENS];
+    for (int p = 0; p < P; p++)
+        for (int t = 0; t < T; t++) acc[p][t] = _mm512_setzero_ps();
+    for (size_t i = 0; i < count; i++) {
+        __m512i sums[2][MM_TOKENS];
+        for (int p = 0; p < P; p++) {
+            __m512i start = is_signed ? _mm512_loadu_si512(panels[p].correction[i]) : _mm512_setzero_si512();
+            for (int t = 0; t < T; t++) sums[p][t] = start;
+        }
+        for (int g = 0; g < 8; g++) {
+            __m512i weights[2];
+            for (int p = 0; p < P; p++) weights[p] = _mm512_loadu_si512(panels[p].q[i][g]);
+            for (int t = 0; t < T; t++) {
+                int32_t four;
+                memcpy(&four, x[t * x_stride_blocks + i].qs + 4 * g, 4);
+                __m512i a = _mm512_set1_epi32(four);
+                if (is_signed) a = _mm512_xor_si512(a, flip);
+                for (int p = 0; p < P; p++)
+                    sums[p][t] = is_signed ? _mm512_dpbusd_epi32(sums[p][t], a, weights[p])
+                                           : _mm512_dpbusd_epi32(sums[p][t], weights[p], a);
+            }
+        }
+        for (int t = 0; t < T; t++) {
+            const attend_block_q8 *xb = &x[t * x_stride_blocks + i];
+            __m512 dx = _mm512_set1_ps(xb->d);
+            for (int p = 0; p < P; p++) {
+                __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(panels[p].d[i]), dx);
+                acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[p][t]), scale, acc[p][t]);
+                if (type == PACKED_Q4_1)
+                    acc[p][t] = _mm512_fmadd_ps(_mm512_loadu_ps(panels[p].m[i]), _mm512_set1_ps(xb->s), acc[p][t]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        size_t j = r + 16 * (size_t)p;
+        if (j >= rows) break;
+        __mmask16 m = rows - j >= 16 ? (__mmask16)0xFFFF : tail_mask16(rows - j);
+        for (int t = 0; t < T; t++) {
+            float *out = y + (size_t)t * y_stride + j;
+            __m512 v = first ? acc[p][t] : _mm512_add_ps(_mm512_maskz_loadu_ps(m, out), acc[p][t]);
+            _mm512_mask_storeu_ps(out, m, v);
+        }
+    }
+}
+
+/// Chunk by chunk of k, panel pair by panel pair of rows (packed once), token tile by token tile.
+ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul_vnni(
+    const uint8_t *w, size_t row_bytes, const attend_block_q8 *x, size_t x_stride_blocks, float *y, size_t y_stride,
+    size_t rows, size_t k, size_t n_tokens, packed_type type) {
+    packed_panel panels[2];
+    size_t blocks = k / ATTEND_QK;
+    for (size_t b0 = 0; b0 < blocks; b0 += MM_CHUNK) {
+        size_t count = blocks - b0 < MM_CHUNK ? blocks - b0 : MM_CHUNK;
+        bool first = b0 == 0;
+        for (size_t r = 0; r < rows; r += 32) {
+            int P = rows - r > 16 ? 2 : 1;
+            for (int p = 0; p < P; p++) pack_panel(&panels[p], w, row_bytes, r + 16 * (size_t)p, rows, b0, count, type);
+            const attend_block_q8 *xc = x + b0;
+            size_t t = 0;
+            for (; t + MM_TOKENS <= n_tokens; t += MM_TOKENS) {
+                const attend_block_q8 *xt = xc + t * x_stride_blocks;
+                float *yt = y + t * y_stride;
+                if (P == 2) matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, 4);
+                else matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, 4);
+            }
+            for (; t < n_tokens; t++) {
+                const attend_block_q8 *xt = xc + t * x_stride_blocks;
+                float *yt = y + t * y_stride;
+                if (P == 2) matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, 1);
+                else matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, 1);
+            }
+        }
+    }
+}
+
+ATTEND_AVX512_VNNI ATTEND_MATMUL_Q8(attend_matmul_q4_0_q8_avx512_vnni) {
+    matmul_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q4_0);
+}
+ATTEND_AVX512_VNNI ATTEND_MATMUL_Q8(attend_matmul_q4_1_q8_avx512_vnni) {
+    matmul_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q4_1);
+}
+ATTEND_AVX512_VNNI ATTEND_MATMUL_Q8(attend_matmul_q8_0_q8_avx512_vnni) {
+    matmul_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q8_0);
+}
 
 /// Whether this CPU has AVX-512 VNNI, asked once (a race only stores the same answer twice).
 static atomic_int vnni_known;   // 0 unknown, 1 no, 2 yes
