@@ -47,8 +47,8 @@ public struct BytePairTokenizer: Sendable {
 
     /// Ids by token string.
     let vocabulary: [String: Int]
-    /// Merge rank and merged token by the pair of token ids merged (`left << 32 | right`).
-    let merges: [UInt64: Merge]
+    /// Merge rank and merged token by the pair of token ids merged.
+    let merges: MergeTable
     /// The token of each single byte's alphabet character, or -1 when the vocabulary has none:
     /// such a byte never merges and is left out of the ids, as llama.cpp and Hugging Face do.
     let byteTokenIDs: [Int32]
@@ -72,12 +72,6 @@ public struct BytePairTokenizer: Sendable {
         var bytes: [UInt8]
         /// Matched even when special tokens are not parsed (user-defined tokens).
         var isAlwaysParsed: Bool
-    }
-
-    /// The key of the merge table for the pair `left`, `right`.
-    @inline(__always)
-    static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {
-        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
     }
 
     /// Builds a tokenizer from a vocabulary and merge list, as GGUF stores them.
@@ -144,8 +138,7 @@ public struct BytePairTokenizer: Sendable {
         guard byteTokenIDs.contains(where: { $0 >= 0 }) else {
             throw fail("no token is a single character of the byte-level alphabet (\"a\", \"Ġ\"…): this is not a byte-level BPE vocabulary")
         }
-        var table: [UInt64: Merge] = [:]
-        table.reserveCapacity(merges.count)
+        var table = MergeTable(capacity: merges.count)
         for (rank, merge) in merges.enumerated() {
             guard let (left, right) = merge, !left.isEmpty, !right.isEmpty else {
                 throw fail("merge \(rank) is not two tokens separated by a space")
@@ -157,8 +150,7 @@ public struct BytePairTokenizer: Sendable {
                 throw fail("merge \(rank) (\(Self.quoted(left)) \(Self.quoted(right))) makes \(Self.quoted(left + right)), "
                            + "which is not in the vocabulary")
             }
-            let key = Self.pairKey(Int32(leftID), Int32(rightID))
-            if table[key] == nil { table[key] = Merge(rank: Int32(clamping: rank), result: Int32(result)) }
+            table.insertIfAbsent(left: Int32(leftID), right: Int32(rightID), Merge(rank: Int32(clamping: rank), result: Int32(result)))
         }
         for (name, id) in [("beginning-of-sequence", beginningOfSequenceID), ("end-of-sequence", endOfSequenceID)] {
             if let id, !tokens.indices.contains(id) {
@@ -305,20 +297,21 @@ public struct BytePairTokenizer: Sendable {
 
     /// Where `needle` first occurs in `haystack[start..<end]`.
     static func firstOccurrence(of needle: [UInt8], in haystack: [UInt8], from start: Int, to end: Int) -> Int? {
-        guard let first = needle.first, end - start >= needle.count else { return nil }
-        var position = start
-        let last = end - needle.count
-        while position <= last {
-            guard let candidate = haystack[position...last].firstIndex(of: first) else { return nil }
-            var matched = true
-            for offset in 1..<needle.count where haystack[candidate + offset] != needle[offset] {
-                matched = false
-                break
+        guard !needle.isEmpty, start >= 0, end <= haystack.count, end - start >= needle.count else { return nil }
+        return haystack.withUnsafeBufferPointer { haystack in
+            needle.withUnsafeBufferPointer { needle in
+                let base = haystack.baseAddress!
+                var position = start
+                let last = end - needle.count
+                while position <= last {
+                    guard let found = memchr(base + position, Int32(needle[0]), last - position + 1) else { return nil }
+                    let candidate = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(base + candidate, needle.baseAddress!, needle.count) == 0 { return candidate }
+                    position = candidate + 1
+                }
+                return nil
             }
-            if matched { return candidate }
-            position = candidate + 1
         }
-        return nil
     }
 
     // MARK: Decoding
@@ -411,12 +404,9 @@ struct EncodingSession {
     var classes: [ScalarClass] = []
     var byteOffsets: [Int] = []
     var ends: [Int] = []
-    /// Ids already found for a word: a range of `cachedIDs`.
-    var cache: [ArraySlice<UInt8>: Range<Int>] = [:]
-    var cachedIDs: [Int32] = []
+    /// Ids already found for the words of this call.
+    var cache = WordCache()
     var symbols: [Int32] = []
-    var ranks: [Int32] = []
-    var results: [Int32] = []
     var heap = MergeHeap()
     /// Words longer than this many bytes merge with a priority queue (in time n log n) instead of
     /// by scanning for the best pair (n²), which is faster for short words.
@@ -431,27 +421,33 @@ struct EncodingSession {
         classes.removeAll(keepingCapacity: true)
         byteOffsets.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let lead = bytes[index]
-            var value = UInt32(lead), length = 1
-            if lead >= 0xF0 {
-                length = 4
-                value = UInt32(lead & 0x07)
-            } else if lead >= 0xE0 {
-                length = 3
-                value = UInt32(lead & 0x0F)
-            } else if lead >= 0xC0 {
-                length = 2
-                value = UInt32(lead & 0x1F)
+        values.reserveCapacity(bytes.count)
+        classes.reserveCapacity(bytes.count)
+        byteOffsets.reserveCapacity(bytes.count + 1)
+        let table = PreTokenizer.basicPlaneClasses
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = 0
+            while index < buffer.count {
+                let lead = buffer[index]
+                var value = UInt32(lead), length = 1
+                if lead >= 0x80 {
+                    if lead >= 0xF0 {
+                        length = 4
+                        value = UInt32(lead & 0x07)
+                    } else if lead >= 0xE0 {
+                        length = 3
+                        value = UInt32(lead & 0x0F)
+                    } else {
+                        length = 2
+                        value = UInt32(lead & 0x1F)
+                    }
+                    for offset in 1..<Swift.min(length, buffer.count - index) { value = value << 6 | UInt32(buffer[index + offset] & 0x3F) }
+                }
+                values.append(value)
+                classes.append(value < 0x10000 ? table[Int(value)] : PreTokenizer.classify(value))
+                byteOffsets.append(bytes.startIndex + index)
+                index += length
             }
-            if length > 1 {
-                for offset in 1..<Swift.min(length, bytes.endIndex - index) { value = value << 6 | UInt32(bytes[index + offset] & 0x3F) }
-            }
-            values.append(value)
-            classes.append(PreTokenizer.classify(value))
-            byteOffsets.append(index)
-            index += length
         }
         byteOffsets.append(bytes.endIndex)
         let rule = tokenizer.preTokenization
@@ -490,16 +486,10 @@ struct EncodingSession {
             if id >= 0 { output.append(Int(id)) }
             return
         }
-        if let range = cache[word] {
-            for index in range { output.append(Int(cachedIDs[index])) }
-            return
-        }
+        let hash = WordCache.hash(word)
+        if cache.appendIDs(of: word, hash: hash, to: &output) { return }
         let first = output.count
-        defer {
-            let cachedStart = cachedIDs.count
-            for index in first..<output.count { cachedIDs.append(Int32(truncatingIfNeeded: output[index])) }
-            cache[word] = cachedStart..<cachedIDs.count
-        }
+        defer { cache.insert(word, hash: hash, ids: output[first...]) }
         if tokenizer.ignoresMerges, let id = tokenizer.vocabulary[ByteLevelAlphabet.encode(word)] {
             output.append(id)
         } else if word.count <= linearMergeLimit {
@@ -512,44 +502,47 @@ struct EncodingSession {
     /// The merge of the pair `left`, `right`, or `nil`.
     @inline(__always)
     func merge(_ left: Int32, _ right: Int32) -> BytePairTokenizer.Merge? {
-        tokenizer.merges[BytePairTokenizer.pairKey(left, right)]
+        tokenizer.merges.merge(left, right)
     }
 
     /// BPE on a short word: repeatedly merge the pair with the lowest rank (the leftmost of equal
     /// ranks), found by scanning.
     mutating func mergeByScanning(_ word: ArraySlice<UInt8>, into output: inout [Int]) {
-        symbols.removeAll(keepingCapacity: true)
-        ranks.removeAll(keepingCapacity: true)
-        results.removeAll(keepingCapacity: true)
-        for byte in word { symbols.append(tokenizer.byteTokenIDs[Int(byte)]) }
-        for index in 0..<(symbols.count - 1) {
-            let found = merge(symbols[index], symbols[index + 1])
-            ranks.append(found?.rank ?? .max)
-            results.append(found?.result ?? -1)
+        let table = tokenizer.merges, byteTokenIDs = tokenizer.byteTokenIDs
+        let length = word.count
+        // Symbols, then the rank and result of merging each symbol with the next, on the stack.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3 * length) { scratch in
+            let symbols = scratch.baseAddress!, ranks = symbols + length, results = symbols + 2 * length
+            var count = 0
+            for byte in word {
+                symbols[count] = byteTokenIDs[Int(byte)]
+                count += 1
+            }
+            func pair(_ index: Int) {
+                let found = table.merge(symbols[index], symbols[index + 1])
+                ranks[index] = found?.rank ?? .max
+                results[index] = found?.result ?? -1
+            }
+            for index in 0..<(count - 1) { pair(index) }
+            while true {
+                var best = Int32.max, at = -1
+                for index in 0..<(count - 1) where ranks[index] < best {
+                    best = ranks[index]
+                    at = index
+                }
+                guard at >= 0 else { break }
+                symbols[at] = results[at]
+                for index in (at + 1)..<(count - 1) {
+                    symbols[index] = symbols[index + 1]
+                    ranks[index - 1] = ranks[index]
+                    results[index - 1] = results[index]
+                }
+                count -= 1
+                if at > 0 { pair(at - 1) }
+                if at < count - 1 { pair(at) }
+            }
+            for index in 0..<count where symbols[index] >= 0 { output.append(Int(symbols[index])) }
         }
-        while true {
-            var best = Int32.max, at = -1
-            for index in ranks.indices where ranks[index] < best {
-                best = ranks[index]
-                at = index
-            }
-            guard at >= 0 else { break }
-            symbols[at] = results[at]
-            symbols.remove(at: at + 1)
-            ranks.remove(at: at)
-            results.remove(at: at)
-            if at > 0 {
-                let found = merge(symbols[at - 1], symbols[at])
-                ranks[at - 1] = found?.rank ?? .max
-                results[at - 1] = found?.result ?? -1
-            }
-            if at < symbols.count - 1 {
-                let found = merge(symbols[at], symbols[at + 1])
-                ranks[at] = found?.rank ?? .max
-                results[at] = found?.result ?? -1
-            }
-        }
-        for symbol in symbols where symbol >= 0 { output.append(Int(symbol)) }
     }
 
     /// BPE on a long word with a priority queue of candidate pairs, as llama.cpp does: pop the
@@ -644,5 +637,136 @@ struct MergeHeap {
             }
         }
         return top
+    }
+}
+
+/// The merge list as an open-addressing hash table keyed by the pair of token ids: BPE looks a
+/// pair up for every merge it considers, and a multiplicative hash with linear probing is several
+/// times cheaper than `Dictionary`'s seeded SipHash.
+struct MergeTable: Sendable {
+    /// Pair keys (`left << 32 | right`), `UInt64.max` where a slot is empty.
+    private var keys: [UInt64]
+    private var values: [BytePairTokenizer.Merge]
+    private let shift: UInt64
+    private let mask: Int
+
+    /// An empty table for about `capacity` merges (kept at most half full).
+    init(capacity: Int) {
+        var size = 16, bits: UInt64 = 4
+        while size < 2 * capacity {
+            size *= 2
+            bits += 1
+        }
+        keys = [UInt64](repeating: .max, count: size)
+        values = [BytePairTokenizer.Merge](repeating: BytePairTokenizer.Merge(rank: 0, result: 0), count: size)
+        shift = 64 - bits
+        mask = size - 1
+    }
+
+    @inline(__always)
+    private static func key(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+    }
+
+    @inline(__always)
+    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+
+    /// Adds the merge of `left`, `right` unless the pair is already there (the first rank wins, as
+    /// in llama.cpp). Token ids are non-negative, so no key collides with the empty marker.
+    mutating func insertIfAbsent(left: Int32, right: Int32, _ merge: BytePairTokenizer.Merge) {
+        let key = Self.key(left, right)
+        var index = slot(key)
+        while keys[index] != .max {
+            if keys[index] == key { return }
+            index = (index + 1) & mask
+        }
+        keys[index] = key
+        values[index] = merge
+    }
+
+    /// The merge of the pair `left`, `right`, or `nil` (always for a negative id: a byte without
+    /// a token).
+    @inline(__always)
+    func merge(_ left: Int32, _ right: Int32) -> BytePairTokenizer.Merge? {
+        guard left >= 0 && right >= 0 else { return nil }
+        let key = Self.key(left, right)
+        return keys.withUnsafeBufferPointer { keys in
+            var index = slot(key)
+            while true {
+                let found = keys[index]
+                if found == key { return values[index] }
+                if found == .max { return nil }
+                index = (index + 1) & mask
+            }
+        }
+    }
+}
+
+/// The ids of the words already encoded in one `encode` call: text repeats words, and a lookup
+/// (a byte hash and a compare) is cheaper than merging again. An open-addressing table over copies
+/// of the words' bytes; `Dictionary` keyed by byte slices cost more than the merges it saved.
+struct WordCache {
+    struct Slot {
+        /// The word's hash with the low bit set; 0 marks an empty slot.
+        var hash: UInt64 = 0
+        var byteStart: Int32 = 0, byteCount: Int32 = 0
+        var idStart: Int32 = 0, idCount: Int32 = 0
+    }
+
+    /// Power-of-two many slots, at most half full; allocated at the first insertion.
+    private var slots: [Slot] = []
+    private var count = 0
+    private var bytes: [UInt8] = []
+    private var ids: [Int32] = []
+
+    /// FNV-1a of the word's bytes, low bit set so that it is never 0.
+    @inline(__always)
+    static func hash(_ word: ArraySlice<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in word { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01B3 }
+        return hash | 1
+    }
+
+    /// Appends the cached ids of `word` to `output` and returns `true`, or returns `false`.
+    func appendIDs(of word: ArraySlice<UInt8>, hash: UInt64, to output: inout [Int]) -> Bool {
+        guard !slots.isEmpty else { return false }
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: hash >> 7) & mask
+        while slots[index].hash != 0 {
+            let slot = slots[index]
+            if slot.hash == hash && Int(slot.byteCount) == word.count
+                && bytes[Int(slot.byteStart)..<Int(slot.byteStart + slot.byteCount)].elementsEqual(word) {
+                for position in Int(slot.idStart)..<Int(slot.idStart + slot.idCount) { output.append(Int(ids[position])) }
+                return true
+            }
+            index = (index + 1) & mask
+        }
+        return false
+    }
+
+    /// Remembers the ids of a word not yet in the cache.
+    mutating func insert(_ word: ArraySlice<UInt8>, hash: UInt64, ids wordIDs: ArraySlice<Int>) {
+        guard bytes.count + word.count < Int(Int32.max), ids.count + wordIDs.count < Int(Int32.max) else { return }
+        if 2 * (count + 1) > slots.count { grow() }
+        var slot = Slot(hash: hash, byteStart: Int32(bytes.count), byteCount: Int32(word.count),
+                        idStart: Int32(ids.count), idCount: Int32(wordIDs.count))
+        bytes.append(contentsOf: word)
+        for id in wordIDs { ids.append(Int32(truncatingIfNeeded: id)) }
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: hash >> 7) & mask
+        while slots[index].hash != 0 { index = (index + 1) & mask }
+        swap(&slots[index], &slot)
+        count += 1
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: Swift.max(64, old.count * 2))
+        let mask = slots.count - 1
+        for slot in old where slot.hash != 0 {
+            var index = Int(truncatingIfNeeded: slot.hash >> 7) & mask
+            while slots[index].hash != 0 { index = (index + 1) & mask }
+            slots[index] = slot
+        }
     }
 }

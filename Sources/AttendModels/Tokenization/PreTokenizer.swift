@@ -51,7 +51,7 @@ enum ScalarClass: UInt8, Sendable {
 /// The word-splitting scanners behind `BytePairTokenizer.PreTokenization`.
 enum PreTokenizer {
     /// The class of every scalar of the Basic Multilingual Plane, computed once.
-    private static let basicPlaneClasses: [ScalarClass] = (0..<0x10000).map { value in
+    static let basicPlaneClasses: [ScalarClass] = (0..<0x10000).map { value in
         Unicode.Scalar(UInt32(value)).map(computeClass) ?? .other
     }
 
