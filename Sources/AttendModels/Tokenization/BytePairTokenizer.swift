@@ -414,8 +414,9 @@ struct EncodingSession {
 
     init(tokenizer: BytePairTokenizer) { self.tokenizer = tokenizer }
 
-    /// Decodes `bytes` (valid UTF-8) into scalars, classifies them and splits them into words;
-    /// afterwards word `k` is `bytes[byteOffsets[wordStart]..<byteOffsets[ends[k]]]`.
+    /// Decodes `bytes` (valid UTF-8) into scalars, classifies them and splits them into words:
+    /// afterwards word `k` is scalars `ends[k - 1]..<ends[k]` (from 0 for the first), that is bytes
+    /// `byteOffsets[ends[k - 1]]..<byteOffsets[ends[k]]`.
     mutating func split(_ bytes: ArraySlice<UInt8>) {
         values.removeAll(keepingCapacity: true)
         classes.removeAll(keepingCapacity: true)

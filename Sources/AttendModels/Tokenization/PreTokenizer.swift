@@ -25,11 +25,14 @@ extension BytePairTokenizer {
         /// The rule for a GGUF `tokenizer.ggml.pre` name, including the names llama.cpp treats as
         /// the same rule (`"starcoder"` and `"refact"` split like `"smollm"`, `"llama3"` like
         /// `"llama-bpe"`…); `nil` for the others.
+        ///
+        /// For the Llama 3 names llama.cpp also adds the beginning-of-sequence token when the
+        /// GGUF has no `tokenizer.ggml.add_bos_token`; the caller decides `addsBeginningOfSequence`.
         public init?(ggufName: String) {
             switch ggufName {
             case "gpt2", "gpt-2", "mpt", "olmo", "jais", "trillion", "exaone4", "granite-docling": self = .gpt2
             case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b": self = .smollm
-            case "llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "dbrx", "smaug-bpe": self = .llama3
+            case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2": self = .llama3
             default: return nil
             }
         }
