@@ -153,16 +153,6 @@ public final class MultiHeadAttention: Module, RandomStateful {
         return projectionBias.map { y + $0.sliced(axis: 0, biasRange) } ?? y
     }
 
-    /// `[B, L, heads·Dh]` → `[B, heads, L, Dh]` (a view).
-    private func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
-        x.reshaped([x.shape[0], x.shape[1], heads, headDimension]).permuted([0, 2, 1, 3])
-    }
-
-    /// `[B, H, L, Dh]` → `[B, L, H·Dh]`.
-    private func mergeHeads(_ x: Tensor) -> Tensor {
-        x.permuted([0, 2, 1, 3]).reshaped([x.shape[0], x.shape[2], embedDimension])
-    }
-
     public var randomState: PhiloxGenerator.Snapshot {
         get { dropoutGenerator.snapshot }
         set { dropoutGenerator = PhiloxGenerator(snapshot: newValue) }

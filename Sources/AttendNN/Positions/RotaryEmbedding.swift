@@ -20,16 +20,31 @@ public struct RotaryEmbedding: Sendable {
     public let dimension: Int
     public let base: Double
     public let pairing: Pairing
+    /// `cos` and `sin` tables `[P, D/2]` for positions `0..<P`, computed once (P = `maximumPositions`).
+    private let table: (cos: Tensor, sin: Tensor)?
 
-    public init(dimension: Int, base: Double = 10_000, pairing: Pairing = .halfSplit) {
+    /// - Parameter maximumPositions: positions to tabulate once (a model's context length), so
+    ///   that a call at positions below it only reads the table; beyond it angles are computed per call.
+    public init(dimension: Int, base: Double = 10_000, pairing: Pairing = .halfSplit, maximumPositions: Int = 0) {
         precondition(dimension > 0 && dimension % 2 == 0, "RotaryEmbedding needs an even dimension, got \(dimension)")
+        precondition(maximumPositions >= 0, "RotaryEmbedding: maximumPositions \(maximumPositions) is negative")
         self.dimension = dimension
         self.base = base
         self.pairing = pairing
+        table = maximumPositions > 0
+            ? Self.computeAngles(dimension: dimension, base: base, length: maximumPositions, offset: 0) : nil
     }
 
     /// `cos` and `sin` tables `[length, D/2]` for positions `offset..<offset + length`.
     public func angles(length: Int, offset: Int = 0) -> (cos: Tensor, sin: Tensor) {
+        if let table, offset + length <= table.cos.shape[0] {
+            return (table.cos.sliced(axis: 0, offset..<(offset + length)), table.sin.sliced(axis: 0, offset..<(offset + length)))
+        }
+        return Self.computeAngles(dimension: dimension, base: base, length: length, offset: offset)
+    }
+
+    /// `cos(p·θᵢ)`, `sin(p·θᵢ)` with `θᵢ = base^(−2i/D)`, computed in Float64.
+    private static func computeAngles(dimension: Int, base: Double, length: Int, offset: Int) -> (cos: Tensor, sin: Tensor) {
         let half = dimension / 2
         var cosines = [Float](repeating: 0, count: length * half), sines = cosines
         let frequencies = (0..<half).map { Foundation.pow(base, -2 * Double($0) / Double(dimension)) }
@@ -44,19 +59,11 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// Rotates `x` `[…, L, D]` (queries or keys, heads in leading axes) as positions
-    /// `offset..<offset + L` (pass the cache length when decoding incrementally).
+    /// `offset..<offset + L` (pass the cache length when decoding incrementally): one pass
+    /// (``rotatingPairs(_:cosines:sines:adjacentPairs:)``).
     public func callAsFunction(_ x: Tensor, offset: Int = 0) -> Tensor {
         precondition(x.rank >= 2 && x.shape[x.rank - 1] == dimension, "RotaryEmbedding(\(dimension)) got \(x.shape)")
-        let length = x.shape[x.rank - 2], half = dimension / 2
-        let (cos, sin) = angles(length: length, offset: offset)                   // [L, D/2]
-        switch pairing {
-        case .halfSplit:
-            let first = x.sliced(axis: -1, 0..<half), second = x.sliced(axis: -1, half..<dimension)
-            return Tensor.concatenate([first * cos - second * sin, second * cos + first * sin], axis: -1)
-        case .interleaved:
-            let pairs = x.reshaped(Array(x.shape.dropLast()) + [half, 2])          // […, L, D/2, 2]
-            let first = pairs.selecting(axis: -1, index: 0), second = pairs.selecting(axis: -1, index: 1)
-            return Tensor.stack([first * cos - second * sin, second * cos + first * sin], axis: -1).reshaped(x.shape)
-        }
+        let (cos, sin) = angles(length: x.shape[x.rank - 2], offset: offset)             // [L, D/2]
+        return rotatingPairs(x, cosines: cos, sines: sin, adjacentPairs: pairing == .interleaved)
     }
 }
