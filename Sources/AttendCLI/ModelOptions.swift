@@ -4,7 +4,7 @@ import Foundation
 
 /// `--model DIR`, shared by every command that runs the embedding model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("A sentence-transformers / Hugging Face BERT model folder.",
+    @Option(name: .long, help: ArgumentHelp("A sentence-transformers / Hugging Face BERT model folder (or, for tokenize and visualize, a Llama GGUF file).",
                                             discussion: "Default: $ATTEND_HOME/models/all-MiniLM-L6-v2 (see `attend model fetch`)."),
             completion: .directory)
     var model: String?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attend
 import AttendModels
 import AttendVisualization
 import Foundation
@@ -16,6 +17,7 @@ struct VisualizeCommand: ParsableCommand {
               attend visualize "The cat sat on the mat." -o cat.html
               attend visualize "The cat sat on the mat." --layer 2 --head 5 -o head.png
               attend visualize "How old are you?" --pair "I am 25." --mean-of-heads -o pair.svg
+              attend visualize --model ~/.cache/attend/models/SmolLM2-135M-Instruct "The cat sat on the mat." -o causal.html
             """)
 
     @OptionGroup var options: ModelOptions
@@ -28,6 +30,16 @@ struct VisualizeCommand: ParsableCommand {
 
     enum Format: String { case html, png, svg }
 
+    /// A language model's tokens (as text) and every layer's causal attention `[1, H, L, L]`.
+    func causalAttention(modelPath: String) throws -> ([String], [Tensor]) {
+        let generator = try TextGenerator.load(path: modelPath)
+        let ids = generator.tokenizer.encode(sentence)
+        guard !ids.isEmpty else { throw CLIError("the text has no tokens") }
+        guard ids.count <= 512 else { throw CLIError("the text has \(ids.count) tokens; the view draws at most 512") }
+        let tokens = ids.map { generator.tokenizer.decode([$0]) }
+        return (tokens, generator.model.attentionWeights([ids]))
+    }
+
     func validate() throws {
         try validateArgumentEncoding()
         guard Format(rawValue: (output as NSString).pathExtension.lowercased()) != nil else {
@@ -37,12 +49,18 @@ struct VisualizeCommand: ParsableCommand {
 
     func run() throws {
         let format = Format(rawValue: (output as NSString).pathExtension.lowercased())!
-        let embedder = try options.loadEmbedder()
-        if pair != nil && embedder.model.configuration.typeVocabularySize < 2 {
-            throw CLIError("\(options.directory) has one token type only (type_vocab_size 1), so it takes no sentence pairs")
-        }
-        let (tokens, attentions) = embedder.attention(for: sentence, pair: pair)
+        let (tokens, attentions): ([String], [Tensor])
         let name = (options.directory as NSString).lastPathComponent
+        if LanguageModelOptions.isLanguageModel(options.directory) {
+            if pair != nil { throw CLIError("--pair is for BERT models; a language model reads one text") }
+            (tokens, attentions) = try causalAttention(modelPath: options.directory)
+        } else {
+            let embedder = try options.loadEmbedder()
+            if pair != nil && embedder.model.configuration.typeVocabularySize < 2 {
+                throw CLIError("\(options.directory) has one token type only (type_vocab_size 1), so it takes no sentence pairs")
+            }
+            (tokens, attentions) = embedder.attention(for: sentence, pair: pair)
+        }
         let map = AttentionMap(title: "\(name) self-attention", queryTokens: tokens, layers: attentions)
         let layer = self.layer ?? map.layerCount - 1
         guard (0..<map.layerCount).contains(layer) else { throw CLIError("--layer \(layer) is outside 0..<\(map.layerCount)") }
