@@ -322,6 +322,16 @@ ATTEND_AVX2 static inline __m256i dot_u8s8_avx2(__m256i a, __m256i b) {
 ///   Q8_0: signed × signed by the sign trick: |w| (u8, 128 included) × (x with w's sign).
 /// The 4-row kernels below load x's block once and feed 4 rows (4 independent chains).
 #define ROWS_PER_PASS 4
+/// Software prefetch for the matvecs: the rows of a pass are adjacent in memory, so a pass reads
+/// one contiguous span of ROWS_PER_PASS·row_bytes. While it runs, each block step prefetches the
+/// matching slice of the span PREFETCH_GROUPS passes ahead, so that DRAM is already streaming the
+/// next rows when they are needed (short rows give the hardware prefetcher too little to learn
+/// from: a 576-wide Q4_1 row is 360 bytes). Prefetches past the matrix's end are harmless (they never fault).
+#ifndef PREFETCH_GROUPS
+#define PREFETCH_GROUPS 2
+#endif
+#define PREFETCH_GROUP_SLICE(p, bytes)                                                                     \
+    for (int line = 0; line < (int)(bytes); line += 64) _mm_prefetch((p) + line, _MM_HINT_T0);
 
 /// Defines an AVX2 matvec for one type: `BYTES` per block; `PREPARE` runs once per block of x (has
 /// `xq`), `DOT(b)` gives the int32 lanes of the block at b, `OFFSET(b)` true for Q4_1's m term.
@@ -338,7 +348,9 @@ ATTEND_AVX2 static inline __m256i dot_u8s8_avx2(__m256i a, __m256i b) {
                 acc[i] = _mm256_setzero_ps();                                                             \
                 offsets[i] = _mm_setzero_ps();                                                            \
             }                                                                                             \
+            const char *ahead = (const char *)w + (r + PREFETCH_GROUPS * ROWS_PER_PASS) * row_bytes;      \
             for (size_t i = 0; i < blocks; i++) {                                                         \
+                PREFETCH_GROUP_SLICE(ahead + i * ROWS_PER_PASS * BYTES, ROWS_PER_PASS * BYTES)            \
                 __m256i xq = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
                 __m128 xs = _mm_castpd_ps(_mm_load_sd((const double *)&x[i].d));                          \
                 PREPARE                                                                                   \
@@ -454,9 +466,6 @@ ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8
 ///   Q8_0: w·x = (w ⊕ 0x80)·x − 128·x, with w ⊕ 0x80 = w + 128 read as u8: dpbusd(−128·x lanes,
 ///         w ⊕ 0x80, x), the correction again once per block of x.
 /// (512-bit registers would not help: Zen 4 splits them in two, and a block is 32 bytes.)
-#ifndef PREFETCH_DISTANCE
-#define PREFETCH_DISTANCE 0
-#endif
 #define ATTEND_MATVEC_VNNI(name, BYTES, PREPARE, DOT, HAS_MIN)                                            \
     ATTEND_AVX512_VNNI ATTEND_MATVEC_Q8(name) {                                                           \
         size_t blocks = k / ATTEND_QK, r = 0;                                                             \
@@ -470,13 +479,14 @@ ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8
                 acc[i] = _mm256_setzero_ps();                                                             \
                 offsets[i] = _mm_setzero_ps();                                                            \
             }                                                                                             \
+            const char *ahead = (const char *)w + (r + PREFETCH_GROUPS * ROWS_PER_PASS) * row_bytes;      \
             for (size_t i = 0; i < blocks; i++) {                                                         \
+                PREFETCH_GROUP_SLICE(ahead + i * ROWS_PER_PASS * BYTES, ROWS_PER_PASS * BYTES)            \
                 __m256i xq = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
                 __m128 xs = _mm_castpd_ps(_mm_load_sd((const double *)&x[i].d));                          \
                 PREPARE                                                                                   \
                 for (int j = 0; j < ROWS_PER_PASS; j++) {                                                 \
                     const uint8_t *b = row[j] + i * BYTES;                                                \
-                    if (PREFETCH_DISTANCE) _mm_prefetch((const char *)b + PREFETCH_DISTANCE, _MM_HINT_T0); \
                     __m128 p = _mm_mul_ps(load_scales(b), xs);                                            \
                     if (HAS_MIN) offsets[j] = _mm_add_ps(offsets[j], p);                                  \
                     acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DOT(b)), _mm256_broadcastss_ps(p), acc[j]); \

@@ -21,6 +21,9 @@ public final class LlamaModel: Module {
     @Child("model.norm") public var norm: RMSNorm
     /// The output projection, nil when it is tied to ``tokenEmbedding``.
     @Child("lm_head") public var outputProjection: (any LinearLayer)?
+    /// The raw-buffer decoding step, for models whose projections are all block-quantized
+    /// (built per call from the current layers: a few microseconds).
+    var decodingStep: LlamaDecodingStep? { LlamaDecodingStep(self) }
 
     /// A model whose every projection `makeProjection(name, in, out)` builds (Float32 ``Linear`` by
     /// default: randomly initialized, for tests and training), with the given token table.
@@ -55,6 +58,9 @@ public final class LlamaModel: Module {
     /// batched pass, then one token per call).
     public func logits(for tokens: [Int], cache: inout LlamaCache, allPositions: Bool = false) -> Tensor {
         precondition(!tokens.isEmpty, "LlamaModel.logits needs at least one token")
+        if tokens.count == 1, !isTraining, let step = decodingStep {
+            return step(tokens[0], embedding: tokenEmbedding(tokens), configuration: configuration, cache: &cache)
+        }
         var caches: [KeyValueCache]? = cache.layers
         cache.layers = []                                                    // unique: appends stay in place
         let hidden = hiddenStates([tokens], caches: &caches)                  // [1, n, E]

@@ -36,6 +36,39 @@ public struct KeyValueCache: Sendable {
         return (self.keys!, self.values!)
     }
 
+    /// Appends one position of a batch of one from raw `heads × width` keys and values (what a
+    /// decoding step computes), then lends `body` the cache's storage: key/value head `g`'s position
+    /// `t` at `g·headStride + t·width`, `length` positions (the new one included).
+    public mutating func appendPosition<Result>(
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, heads: Int, width: Int,
+        _ body: (_ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ headStride: Int) -> Result
+    ) -> Result {
+        if let storage = keyStorage {
+            precondition(storage.shape[0] == 1 && storage.shape[1] == heads && storage.shape[3] == width,
+                         "KeyValueCache.appendPosition: \(heads) heads of \(width) do not match the cache \(storage.shape)")
+        }
+        if length + 1 > (keyStorage?.shape[2] ?? 0) {
+            let capacity = Swift.max(length + 1, 2 * (keyStorage?.shape[2] ?? 0), 16)
+            let sample = Tensor.zeros([1, heads, 1, width])
+            keyStorage = Self.grown(keyStorage, like: sample, length: length, capacity: capacity)
+            valueStorage = Self.grown(valueStorage, like: sample, length: length, capacity: capacity)
+        }
+        let capacity = keyStorage!.shape[2], position = length
+        func write(_ source: UnsafePointer<Float>, into storage: inout Tensor?) {
+            storage!.withUnsafeMutableScalars { target in
+                for head in 0..<heads {
+                    (target.baseAddress! + (head * capacity + position) * width).update(from: source + head * width, count: width)
+                }
+            }
+        }
+        write(keys, into: &keyStorage)
+        write(values, into: &valueStorage)
+        length += 1
+        return keyStorage!.withUnsafeScalars { k in
+            valueStorage!.withUnsafeScalars { v in body(k.baseAddress!, v.baseAddress!, capacity * width) }
+        }
+    }
+
     /// Keeps batch rows `rows`, in that order (rows may repeat): how beam search follows its beams.
     public func selectingRows(_ rows: [Int]) -> KeyValueCache {
         var copy = KeyValueCache()
