@@ -104,8 +104,8 @@ public struct Sampler: Sendable {
         return candidates[keep - 1]
     }
 
-    /// The index of the largest logit (the first on ties; NaN never wins).
-    static func argmax(_ z: [Float]) -> Int {
+    /// The index of the largest logit (the first on ties; NaN never wins): the greedy choice.
+    public static func argmax(_ z: [Float]) -> Int {
         var best = 0
         for index in z.indices where z[index] > z[best] || z[best].isNaN { best = index }
         return best

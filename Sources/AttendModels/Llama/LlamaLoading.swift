@@ -30,8 +30,13 @@ extension LlamaModel {
     /// The q/k rows are used as the file stores them (permuted for adjacent-pair RoPE), so the
     /// model rotates adjacent pairs.
     ///
+    /// With `dequantizing`, every matrix is expanded to Float32 instead (``Linear``/``Embedding``,
+    /// four to eight times the memory): products with unquantized activations, the exact math of the
+    /// file's weights — the reference the quantized path is measured against, and a starting point
+    /// for fine-tuning.
+    ///
     /// - Throws: ``GGUFError`` or ``ModelLoadingError`` naming the file and the tensor at fault.
-    public static func load(gguf file: GGUFFile) throws -> LlamaModel {
+    public static func load(gguf file: GGUFFile, dequantizing: Bool = false) throws -> LlamaModel {
         let configuration = try LlamaConfiguration(gguf: file)
         func matrix(_ name: String, rows: Int, columns: Int) throws -> GGUFFile.TensorInfo {
             let info = try file.info(named: ggufName(of: name) + ".weight")
@@ -42,7 +47,7 @@ extension LlamaModel {
         }
         let embeddingInfo = try matrix("model.embed_tokens", rows: configuration.vocabularySize, columns: configuration.hiddenSize)
         let embedding: any TokenEmbeddingTable
-        if embeddingInfo.type.hasQuantizedProduct {
+        if embeddingInfo.type.hasQuantizedProduct && !dequantizing {
             embedding = BlockQuantizedLinear(try BlockQuantizedMatrix(file: file, tensor: embeddingInfo.name))
         } else {
             let table = Initialization.skipping { Embedding(count: configuration.vocabularySize, dimension: configuration.hiddenSize) }
@@ -52,7 +57,7 @@ extension LlamaModel {
         let model = try Initialization.skipping {
             try LlamaModel(configuration: configuration, tokenEmbedding: embedding) { name, input, output in
                 let info = try matrix(name, rows: output, columns: input)
-                if info.type.hasQuantizedProduct { return BlockQuantizedLinear(try BlockQuantizedMatrix(file: file, tensor: info.name)) }
+                if info.type.hasQuantizedProduct && !dequantizing { return BlockQuantizedLinear(try BlockQuantizedMatrix(file: file, tensor: info.name)) }
                 let layer = Linear(input, output, bias: false)
                 layer.weight = try file.tensor(named: info.name)
                 return layer
