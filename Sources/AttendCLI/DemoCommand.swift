@@ -6,10 +6,11 @@ import Foundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Semantic search with a real pretrained Transformer, then an attention layer learning to attend.",
+        abstract: "Semantic search and text generation with real pretrained Transformers, then an attention layer learning to attend.",
         discussion: """
             Part 1 fetches all-MiniLM-L6-v2 when it is missing (`attend model fetch`), embeds a few
-            sentences and ranks them against queries by meaning. Part 2 fits a tiny attention layer by
+            sentences and ranks them against queries by meaning. Part 2 fetches SmolLM2-135M-Instruct
+            (4-bit GGUF, 98 MB) and streams a completion and a chat answer. Part 3 fits a tiny attention layer by
             gradient descent: one query learns to attend to the key (out of eight) whose value matches a
             target, using Attend's tensors, softmax, matmul and reverse-mode gradients.
             """
@@ -31,7 +32,10 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        if !offline { semanticSearch() }
+        if !offline {
+            semanticSearch()
+            generateText()
+        }
         learnToAttend()
     }
 
@@ -63,6 +67,38 @@ struct DemoCommand: ParsableCommand {
             for (index, score) in ranked.prefix(2) { print(String(format: "    %.3f  ", score) + documents[index]) }
         }
         print("\n  try: attend search --corpus FILE \"your question\"\n")
+    }
+
+    private func generateText() {
+        print("── Text generation with SmolLM2-135M-Instruct (4-bit) ──")
+        let generator: TextGenerator
+        do {
+            let file = try ModelStore.fetch(.smolLM2) { print("  " + $0) }
+            let started = Date()
+            generator = try TextGenerator.load(path: file)
+            print(String(format: "  loaded %@ in %.0f ms", (file as NSString).lastPathComponent, Date().timeIntervalSince(started) * 1000))
+        } catch {
+            print("  (skipped: \(error))\n")
+            return
+        }
+        func stream(_ label: String, _ text: String, maxTokens: Int) {
+            print("\n  \(label)", terminator: "")
+            let result = try? generator.generate(generator.tokenizer.encode(text), options: GenerationOptions(maxTokens: maxTokens)) { piece in
+                print(piece.replacingOccurrences(of: "\n", with: "\n  "), terminator: "")
+                fflush(nil)
+                return true
+            }
+            if let result {
+                print(String(format: "\n  [%d prompt tokens at %.0f tokens/s, %d generated at %.0f tokens/s]",
+                             result.promptTokens.count, result.promptTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond))
+            }
+        }
+        stream("The capital of France is", "The capital of France is", maxTokens: 12)
+        if let template = generator.chatTemplate {
+            let question = "Explain attention in Transformers in one sentence."
+            stream("> \(question)\n  ", template.render([ChatMessage(role: "user", content: question)]), maxTokens: 80)
+        }
+        print("\n  try: attend chat\n")
     }
 
     private func learnToAttend() {

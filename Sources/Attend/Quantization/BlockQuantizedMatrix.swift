@@ -50,27 +50,70 @@ public struct BlockQuantizedMatrix: @unchecked Sendable {
     }
 }
 
+/// How activations meet block-quantized weights in ``blockQuantizedProduct(_:_:precision:)``.
+public enum ActivationPrecision: String, Sendable, CaseIterable {
+    /// Float32 activations: weight panels are expanded to Float32 in cache-sized pieces and
+    /// multiplied with oneDNN's sgemm — the exact arithmetic of the file's weights (for prompts,
+    /// where each weight is reused by every token).
+    case float32
+    /// 8 bits per block of 32 activations (`d = max|x|/127`, llama.cpp's Q8_1 scheme) and integer
+    /// dot products: the fastest, but on a real model the logits move by 1–8% (relative L2).
+    case int8
+}
+
 /// `x·Wᵀ` for `x` `[…, columns]` and a block-quantized `W` `[rows, columns]`: `[…, rows]`.
 ///
-/// Each row of `x` is first quantized to 8 bits per block of 32 (`d = max|x|/127`, llama.cpp's
-/// Q8_1 scheme, which keeps each block's sum for Q4_1's offset term); the kernels then take
-/// integer dot products of whole blocks (AVX-512 VNNI, AVX2 or portable) and scale them:
-/// `Σ_blocks d_w·d_x·Σ q_w·q_x (+ m_w·s_x)`. Threads split the rows of `W`.
+/// With ``ActivationPrecision/int8`` each row of `x` is quantized to 8 bits per block of 32 and the
+/// kernels take integer dot products of whole blocks (AVX-512 VNNI, AVX2 or portable), scaled as
+/// `Σ_blocks d_w·d_x·Σ q_w·q_x (+ m_w·s_x)`; with ``ActivationPrecision/float32`` panels of 64 rows of
+/// `W` are dequantized (exactly as ggml does) and multiplied in Float32. Threads split the rows of `W`.
 /// The gradient flows to `x` only (`∂x = g·W`, with `W` dequantized); `W` is frozen.
-public func blockQuantizedProduct(_ x: Tensor, _ weight: BlockQuantizedMatrix) -> Tensor {
+public func blockQuantizedProduct(_ x: Tensor, _ weight: BlockQuantizedMatrix, precision: ActivationPrecision = .float32) -> Tensor {
     let k = weight.columns
     precondition(x.rank >= 1 && x.shape[x.rank - 1] == k,
                  "blockQuantizedProduct: input \(x.shape) does not end in the matrix's \(k) columns")
     let tokens = x.scalarCount / Swift.max(k, 1)
     let input = x.detached.contiguous()
-    let blocksPerRow = k / 32
+    let output = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [weight.rows])
+    switch precision {
+    case .float32: multiplyDequantizingPanels(input.basePointer, tokens: tokens, weight, into: output.storage.base)
+    case .int8: multiplyQuantizingActivations(input.basePointer, tokens: tokens, weight, into: output.storage.base)
+    }
+    return output.recordingGradient(from: [x]) { g in
+        [matmul(g, weight.dequantized())]
+    }
+}
+
+/// `y = x·Wᵀ` with Float32 activations: per thread, panels of 64 rows of `W` are dequantized into a
+/// 64 × k scratch (L2-resident) and multiplied by all tokens with sgemm.
+private func multiplyDequantizingPanels(_ x: UnsafePointer<Float>, tokens: Int, _ weight: BlockQuantizedMatrix,
+                                        into y: UnsafeMutablePointer<Float>) {
+    let (k, rows, panelRows) = (weight.columns, weight.rows, 64)
+    let (source, target) = (UncheckedSendable(x), UncheckedSendable(y))
+    let panels = (rows + panelRows - 1) / panelRows
+    // A panel costs ~2·tokens·64·k flops; one per thread at least.
+    Parallelism.forEachChunk(of: panels, minimumChunk: Swift.max(1, 4_000_000 / Swift.max(2 * tokens * panelRows * k, 1))) { range in
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * k)
+        defer { scratch.deallocate() }
+        for panel in range {
+            let first = panel * panelRows, count = Swift.min(panelRows, rows - first)
+            GGUFFile.dequantize(weight.base + first * weight.rowByteCount, type: weight.type, count: count * k, into: scratch)
+            BLAS.gemm(transposeA: false, transposeB: true, m: tokens, n: count, k: k, alpha: 1,
+                      a: source.value, lda: k, b: scratch, ldb: k, beta: 0, c: target.value + first, ldc: rows)
+        }
+    }
+}
+
+/// `y = x·Wᵀ` with 8-bit activations: each token's row quantized once, then the integer kernels.
+private func multiplyQuantizingActivations(_ x: UnsafePointer<Float>, tokens: Int, _ weight: BlockQuantizedMatrix,
+                                           into y: UnsafeMutablePointer<Float>) {
+    let k = weight.columns, blocksPerRow = k / 32
     var activations = [attend_block_q8](repeating: attend_block_q8(), count: tokens * blocksPerRow)
     let kernels = Kernels.active
     activations.withUnsafeMutableBufferPointer { blocks in
-        for t in 0..<tokens { kernels.quantize_row_q8(input.basePointer + t * k, blocks.baseAddress! + t * blocksPerRow, k) }
+        for t in 0..<tokens { kernels.quantize_row_q8(x + t * k, blocks.baseAddress! + t * blocksPerRow, k) }
     }
-    let output = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [weight.rows])
-    let target = UncheckedSendable(output.storage.base)
+    let target = UncheckedSendable(y)
     activations.withUnsafeBufferPointer { blocks in
         let source = UncheckedSendable(blocks.baseAddress!)
         // Chunks of whole 16-row groups, at least ~64 KiB of weights each.
@@ -88,8 +131,5 @@ public func blockQuantizedProduct(_ x: Tensor, _ weight: BlockQuantizedMatrix) -
             case (_, false): kernels.matmul_q8_0_q8(rowBase, weight.rowByteCount, x, blocksPerRow, y, weight.rows, n, k, tokens)
             }
         }
-    }
-    return output.recordingGradient(from: [x]) { g in
-        [matmul(g, weight.dequantized())]
     }
 }

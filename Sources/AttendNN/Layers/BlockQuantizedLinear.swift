@@ -10,6 +10,8 @@ public final class BlockQuantizedLinear: Module, LinearLayer, TokenEmbeddingTabl
     /// The quantized weight `[out, in]`.
     public let matrix: BlockQuantizedMatrix
     @Parameter("bias") public var bias: Tensor?
+    /// How inputs meet the quantized weights (``ActivationPrecision``); Float32, exact, by default.
+    public var activationPrecision: ActivationPrecision = .float32
 
     public init(_ matrix: BlockQuantizedMatrix, bias: Tensor? = nil) {
         precondition(bias.map { $0.shape == [matrix.rows] } ?? true,
@@ -25,7 +27,7 @@ public final class BlockQuantizedLinear: Module, LinearLayer, TokenEmbeddingTabl
     public var dimension: Int { matrix.columns }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = blockQuantizedProduct(x, matrix)
+        let y = blockQuantizedProduct(x, matrix, precision: activationPrecision)
         return bias.map { y + $0 } ?? y
     }
 
@@ -34,5 +36,5 @@ public final class BlockQuantizedLinear: Module, LinearLayer, TokenEmbeddingTabl
         return matrix.dequantizedRows(ids)
     }
 
-    public func scores(_ hidden: Tensor) -> Tensor { blockQuantizedProduct(hidden, matrix) }
+    public func scores(_ hidden: Tensor) -> Tensor { blockQuantizedProduct(hidden, matrix, precision: activationPrecision) }
 }

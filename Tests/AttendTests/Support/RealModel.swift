@@ -23,3 +23,22 @@ enum RealModel {
 
     static let embedder: SentenceEmbedder? = directory.flatMap { try? SentenceEmbedder(directory: $0) }
 }
+
+/// The real SmolLM2-135M-Instruct GGUF file, when fetched (`attend model fetch SmolLM2-135M-Instruct`;
+/// `ATTEND_TEST_LLM` overrides the path). Required, like MiniLM, when `ATTEND_REQUIRE_MODEL=1`.
+enum RealLanguageModel {
+    static let path: String? = {
+        let path = ProcessInfo.processInfo.environment["ATTEND_TEST_LLM"] ?? ModelStore.defaultLanguageModelFile
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }()
+
+    static var isAvailable: Bool {
+        if path == nil && RealModel.isRequired {
+            Issue.record("ATTEND_REQUIRE_MODEL=1 but no model at \(ModelStore.defaultLanguageModelFile): run `attend model fetch SmolLM2-135M-Instruct`")
+        }
+        return path != nil
+    }
+
+    /// A fresh generator (one conversation each; loading maps the file and reads the tokenizer, ~0.2 s).
+    static var generator: TextGenerator? { path.flatMap { try? TextGenerator.load(path: $0) } }
+}
