@@ -13,16 +13,16 @@ peak). llama.cpp runs with n_ctx = 1024, its default f16 KV cache and no flash a
 llama-cpp-python defaults); the model file is memory-mapped, so its resident pages count in VmRSS.
 The llama.cpp process is a Python interpreter: its memory includes Python and numpy (≈ "rss_before_load").
 
-Attend's side runs
-    ATTEND_BIN generate --model GGUF --benchmark --threads T --prompt-tokens 512 --max-tokens 128 --json
+Attend's side runs its benchmark binary (the same measurements: random token ids, fresh cache)
+    Benchmarks/.build/release/attend-benchmarks llm --model GGUF --threads T --runs 1 --prompt-tokens 512 --decode-tokens 128 --json
 and reads one JSON object with prompt_tokens_per_second, decode_tokens_per_second,
 time_to_first_token_ms and peak_resident_bytes (see measure_attend). If the binary is missing or the
 command fails, it prints "attend: not available" and still reports llama.cpp. This script builds
-nothing: build Attend first (swift build -c release).
+nothing: build Attend's benchmarks first (swift build -c release --package-path Benchmarks).
 
     venv/bin/pip install llama-cpp-python     # CMAKE_ARGS="-DGGML_NATIVE=ON" to build for this CPU
     venv/bin/python scripts/compare_llm_with_llama_cpp.py [GGUF] [--threads 1 2] [--rounds 3]
-        [--attend-bin .build/release/attend] [--json results.json]
+        [--attend-bin Benchmarks/.build/release/attend-benchmarks] [--json results.json]
 """
 import argparse
 import json
@@ -124,8 +124,8 @@ def measure_attend(attend_bin, gguf, threads):
     stdout to be a JSON object with ATTEND_KEYS."""
     if not pathlib.Path(attend_bin).is_file():
         return None
-    command = [str(attend_bin), "generate", "--model", gguf, "--benchmark", "--threads", str(threads),
-               "--prompt-tokens", str(PROMPT_TOKENS), "--max-tokens", str(DECODE_TOKENS), "--json"]
+    command = [str(attend_bin), "llm", "--model", gguf, "--threads", str(threads), "--runs", "1",
+               "--prompt-tokens", str(PROMPT_TOKENS), "--decode-tokens", str(DECODE_TOKENS), "--json"]
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
@@ -156,7 +156,8 @@ def main():
     parser.add_argument("model", nargs="?", default=os.path.expanduser(DEFAULT_GGUF))
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--attend-bin", default=os.environ.get("ATTEND_BIN", str(ROOT / ".build/release/attend")))
+    parser.add_argument("--attend-bin", default=os.environ.get("ATTEND_BIN", str(ROOT / "Benchmarks/.build/release/attend-benchmarks")),
+                        help="Attend's benchmark binary (build it with `swift build -c release --package-path Benchmarks`)")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--llama-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

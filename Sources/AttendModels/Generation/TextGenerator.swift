@@ -150,6 +150,8 @@ public final class TextGenerator {
         var stream = StopStringFilter(stopStrings: options.stopStrings)
         var result = GenerationResult(promptTokens: tokens, tokens: [], text: "", finishReason: .length, promptSeconds: 0, decodeSeconds: 0)
 
+        // Room for everything this call may add, allocated once (the cache never doubles mid-reply).
+        cache.reserveCapacity(history.count + tokens.count + options.maxTokens, configuration: model.configuration)
         let promptStart = DispatchTime.now().uptimeNanoseconds
         var logits = model.logits(for: tokens, cache: &cache)
         history += tokens

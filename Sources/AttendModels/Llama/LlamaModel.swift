@@ -69,8 +69,13 @@ public final class LlamaModel: Module {
         return logits(rows).reshaped([-1, configuration.vocabularySize])
     }
 
-    /// A cache for this model's layers, empty.
-    public func makeCache() -> LlamaCache { LlamaCache(layerCount: layers.count) }
+    /// A cache for this model's layers, empty; with `capacity`, room for that many positions is
+    /// allocated now (no growth, no copies, memory known up front).
+    public func makeCache(capacity: Int = 0) -> LlamaCache {
+        var cache = LlamaCache(layerCount: layers.count)
+        if capacity > 0 { cache.reserveCapacity(capacity, configuration: configuration) }
+        return cache
+    }
 
     /// Every layer's attention weights `[B, H, L, L]` for `tokens` (the view `attend visualize` draws).
     public func attentionWeights(_ tokens: [[Int]]) -> [Tensor] {
@@ -121,6 +126,13 @@ public struct LlamaCache: Sendable {
     public init(layerCount: Int) { layers = Array(repeating: KeyValueCache(), count: layerCount) }
     /// Tokens cached so far (the position the next token gets).
     public var length: Int { layers.first?.length ?? 0 }
+
+    /// Makes room for `positions` positions in every layer.
+    public mutating func reserveCapacity(_ positions: Int, configuration c: LlamaConfiguration) {
+        for index in layers.indices {
+            layers[index].reserveCapacity(positions, heads: c.keyValueHeadCount, width: c.headDimension)
+        }
+    }
 }
 
 /// One Llama block: pre-norm grouped-query attention and a pre-norm SwiGLU feed-forward, each

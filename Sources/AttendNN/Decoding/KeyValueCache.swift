@@ -36,6 +36,16 @@ public struct KeyValueCache: Sendable {
         return (self.keys!, self.values!)
     }
 
+    /// Makes room for `positions` positions in all (keys and values `[batch, heads, positions, width]`),
+    /// so that appends up to that length neither grow nor copy the storage. Does nothing when the
+    /// cache already has the room.
+    public mutating func reserveCapacity(_ positions: Int, batch: Int = 1, heads: Int, width: Int) {
+        guard positions > (keyStorage?.shape[2] ?? 0) else { return }
+        let sample = Tensor.zeros([keyStorage?.shape[0] ?? batch, heads, 1, width])
+        keyStorage = Self.grown(keyStorage, like: sample, length: length, capacity: positions)
+        valueStorage = Self.grown(valueStorage, like: sample, length: length, capacity: positions)
+    }
+
     /// Appends one position of a batch of one from raw `heads × width` keys and values (what a
     /// decoding step computes), then lends `body` the cache's storage: key/value head `g`'s position
     /// `t` at `g·headStride + t·width`, `length` positions (the new one included).
