@@ -1,19 +1,6 @@
 import Foundation
 import AttendNN
 
-/// Why a model folder could not be loaded: the file and what was wrong with it.
-public struct ModelLoadingError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let reason: String
-
-    public init(file: String, reason: String) {
-        self.file = file
-        self.reason = reason
-    }
-
-    public var description: String { "\(file): \(reason)" }
-}
-
 /// The fields of a Hugging Face BERT `config.json` that define the network.
 public struct BertConfiguration: Sendable, Equatable, Decodable {
     public var vocabularySize: Int
