@@ -75,6 +75,7 @@ static void bandwidth(void) {
 }
 
 typedef void matvec_fn(const void *, size_t, const attend_block_q8 *, float *, size_t, size_t);
+typedef void matvec16_fn(const void *, size_t, const attend_block_q16 *, float *, size_t, size_t);
 
 static void bench_matvec(void) {
     struct { const char *name; size_t rows, k, bytes; int q8; } shapes[] = {
@@ -85,7 +86,7 @@ static void bench_matvec(void) {
         {"49152x576 q8_0 (logits)", 49152, 576, ATTEND_Q8_0_BLOCK_BYTES, 1},
     };
     printf("\nmatvec, one thread: GB/s of weights (DRAM-streamed / hot in cache), µs per call streamed\n");
-    printf("%-26s %9s", "shape", "MB");
+    printf("%-26s %9s", "shape, activations", "MB");
     for (int isa = 0; isa <= 2; isa++) printf(" %22s", attend_kernels_for((attend_isa)isa) ? attend_isa_name((attend_isa)isa) : "-");
     printf("\n");
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
@@ -97,37 +98,46 @@ static void bench_matvec(void) {
         float *x = big(shapes[s].k * 4), *y = big(shapes[s].rows * 4);
         for (size_t i = 0; i < shapes[s].k; i++) x[i] = (float)(next_u32() % 2001) / 1000.0f - 1.0f;
         attend_block_q8 *xq = big(shapes[s].k / 32 * sizeof *xq);
+        attend_block_q16 *xq16 = big(shapes[s].k / 32 * sizeof *xq16);
         attend_kernels()->quantize_row_q8(x, xq, shapes[s].k);
-        printf("%-26s %9.2f", shapes[s].name, bytes / 1e6);
+        attend_kernels()->quantize_row_q16(x, xq16, shapes[s].k);
+        // Each shape twice: 8-bit activations (attend_block_q8), then 16-bit (attend_block_q16).
+        for (int act = 0; act < 2; act++) {
+        printf("%-22s %3s %9.2f", shapes[s].name, act ? "x16" : "x8", bytes / 1e6);
         for (int isa = 0; isa <= 2; isa++) {
             const attend_kernel_table *t = attend_kernels_for((attend_isa)isa);
             if (!t) { printf(" %22s", "-"); continue; }
-            matvec_fn *f = shapes[s].q8 ? t->matvec_q8_0_q8 : t->matvec_q4_1_q8;
+            matvec_fn *f8 = shapes[s].q8 ? t->matvec_q8_0_q8 : t->matvec_q4_1_q8;
+            matvec16_fn *f16 = shapes[s].q8 ? t->matvec_q8_0_q16 : t->matvec_q4_1_q16;
+            // One call of the chosen kernel on matrix copy `wc`.
+#define CALL(wc) (act ? f16((wc), row_bytes, xq16, y, shapes[s].rows, shapes[s].k) : f8((wc), row_bytes, xq, y, shapes[s].rows, shapes[s].k))
             // Streamed: each call a different copy, cycling through > 512 MiB.
             // The best of 9 batches (this machine is shared: the best batch is the least disturbed).
             size_t calls = isa == 0 ? copies / 8 + 1 : copies / 2 + 1, next = 0;
             double streamed = 1e9, hot = 1e9;
             for (int batch = 0; batch < 9; batch++) {
                 double start = now();
-                for (size_t c = 0; c < calls; c++, next++) f(w + (next % copies) * bytes, row_bytes, xq, y, shapes[s].rows, shapes[s].k);
+                for (size_t c = 0; c < calls; c++, next++) CALL(w + (next % copies) * bytes);
                 double time = (now() - start) / calls;
                 streamed = time < streamed ? time : streamed;
             }
             // Hot: one copy again and again.
             size_t hot_calls = isa == 0 ? 5 : 50;
-            f(w, row_bytes, xq, y, shapes[s].rows, shapes[s].k);
+            CALL(w);
             for (int batch = 0; batch < 9; batch++) {
                 double start = now();
-                for (size_t c = 0; c < hot_calls; c++) f(w, row_bytes, xq, y, shapes[s].rows, shapes[s].k);
+                for (size_t c = 0; c < hot_calls; c++) CALL(w);
                 double time = (now() - start) / hot_calls;
                 hot = time < hot ? time : hot;
             }
             char cell[64];
             snprintf(cell, sizeof cell, "%5.1f / %5.1f %6.0fµs", bytes / streamed / 1e9, bytes / hot / 1e9, streamed * 1e6);
             printf(" %22s", cell);
+#undef CALL
         }
         printf("\n");
-        free(w); free(x); free(y); free(xq);
+        }
+        free(w); free(x); free(y); free(xq); free(xq16);
     }
 }
 

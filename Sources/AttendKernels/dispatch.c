@@ -50,6 +50,13 @@
         .matmul_q4_0_q8 = attend_matmul_q4_0_q8_##isa_suffix,                 \
         .matmul_q4_1_q8 = attend_matmul_q4_1_q8_##isa_suffix,                 \
         .matmul_q8_0_q8 = attend_matmul_q8_0_q8_##isa_suffix,                 \
+        .quantize_row_q16 = attend_quantize_row_q16_##isa_suffix,             \
+        .matvec_q4_0_q16 = attend_matvec_q4_0_q16_##isa_suffix,               \
+        .matvec_q4_1_q16 = attend_matvec_q4_1_q16_##isa_suffix,               \
+        .matvec_q8_0_q16 = attend_matvec_q8_0_q16_##isa_suffix,               \
+        .matmul_q4_0_q16 = attend_matmul_q4_0_q16_##isa_suffix,               \
+        .matmul_q4_1_q16 = attend_matmul_q4_1_q16_##isa_suffix,               \
+        .matmul_q8_0_q16 = attend_matmul_q8_0_q16_##isa_suffix,               \
     };
 
 ATTEND_TABLE(portable, ATTEND_ISA_PORTABLE)

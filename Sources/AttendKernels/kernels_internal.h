@@ -84,13 +84,25 @@
     ATTEND_MATVEC_Q8(attend_matvec_q8_0_q8_##isa);                                                           \
     ATTEND_MATMUL_Q8(attend_matmul_q4_0_q8_##isa);                                                           \
     ATTEND_MATMUL_Q8(attend_matmul_q4_1_q8_##isa);                                                           \
-    ATTEND_MATMUL_Q8(attend_matmul_q8_0_q8_##isa);
+    ATTEND_MATMUL_Q8(attend_matmul_q8_0_q8_##isa);                                                           \
+    void attend_quantize_row_q16_##isa(const float *x, attend_block_q16 *y, size_t n);                       \
+    ATTEND_MATVEC_Q16(attend_matvec_q4_0_q16_##isa);                                                         \
+    ATTEND_MATVEC_Q16(attend_matvec_q4_1_q16_##isa);                                                         \
+    ATTEND_MATVEC_Q16(attend_matvec_q8_0_q16_##isa);                                                         \
+    ATTEND_MATMUL_Q16(attend_matmul_q4_0_q16_##isa);                                                         \
+    ATTEND_MATMUL_Q16(attend_matmul_q4_1_q16_##isa);                                                         \
+    ATTEND_MATMUL_Q16(attend_matmul_q8_0_q16_##isa);
 
 /// The parameter lists of the block matvec and matmul, shared by every variant and body.
 #define ATTEND_MATVEC_Q8(name) \
     void name(const void *w, size_t row_bytes, const attend_block_q8 *x, float *y, size_t rows, size_t k)
 #define ATTEND_MATMUL_Q8(name)                                                                               \
     void name(const void *w, size_t row_bytes, const attend_block_q8 *x, size_t x_stride_blocks, float *y,   \
+              size_t y_stride, size_t rows, size_t k, size_t n_tokens)
+#define ATTEND_MATVEC_Q16(name) \
+    void name(const void *w, size_t row_bytes, const attend_block_q16 *x, float *y, size_t rows, size_t k)
+#define ATTEND_MATMUL_Q16(name)                                                                              \
+    void name(const void *w, size_t row_bytes, const attend_block_q16 *x, size_t x_stride_blocks, float *y,  \
               size_t y_stride, size_t rows, size_t k, size_t n_tokens)
 
 ATTEND_DECLARE_FOR_EACH_ISA(ATTEND_DECLARE_KERNELS)
@@ -107,6 +119,9 @@ ATTEND_MATVEC_Q8(attend_matvec_q8_0_q8_avx512_vnni);
 ATTEND_MATMUL_Q8(attend_matmul_q4_0_q8_avx512_vnni);
 ATTEND_MATMUL_Q8(attend_matmul_q4_1_q8_avx512_vnni);
 ATTEND_MATMUL_Q8(attend_matmul_q8_0_q8_avx512_vnni);
+ATTEND_MATMUL_Q16(attend_matmul_q4_0_q16_avx512_vnni);
+ATTEND_MATMUL_Q16(attend_matmul_q4_1_q16_avx512_vnni);
+ATTEND_MATMUL_Q16(attend_matmul_q8_0_q16_avx512_vnni);
 #endif
 
 #endif

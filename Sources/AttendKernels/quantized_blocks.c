@@ -5,6 +5,7 @@
 //   quantize_row_q8  activations → attend_block_q8 (int8 per 32, a float scale d and s = d·Σq)
 //   matvec_*_q8      one token: y[r] = Σ_b (d_w·d_x)·Σⱼ q_w·q_x (+ m_w·s_x for Q4_1)
 //   matmul_*_q8      a prompt: the same for many tokens, weights repacked once per panel
+//   quantize_row_q16, matvec_*_q16, matmul_*_q16   the same with 16-bit activations (attend_block_q16)
 //
 // Every integer sum is exact (|Σ| ≤ 32·255·127 per block), so the paths differ only in the order
 // of the float sums over blocks. The portable variants are the oracle.
@@ -698,5 +699,274 @@ ATTEND_VNNI_OR_AVX2(MATVEC, matvec_q8_0_q8)
 ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q4_0_q8)
 ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q4_1_q8)
 ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q8_0_q8)
+
+#endif
+
+// MARK: - 16-bit activations (attend_block_q16)
+//
+// The same products against activations rounded to 16 bits per block of 32 (d = max|x|/32767)
+// instead of 8: the rounding of x, which dominates the q8 products' error (1–8% of the logits on
+// a real model), shrinks ~256×. The weights are widened to int16 and meet the activations in
+// vpmaddwd / vpdpwssd (pairs of int16 products summed into int32): one block row is one 512-bit
+// instruction. Every integer sum is exact (|Σ| ≤ 32·128·32767 < 2³¹).
+//
+// s is the exact float Σx of the block (pairwise, in the fixed order of attend_block_q16), not
+// d·Σqs: Q4_1's m_w·s then carries no rounding of x at all. Its order is the AVX2 tree (hsum256
+// of (x₀₋₇ + x₁₆₋₂₃) + (x₈₋₁₅ + x₂₄₋₃₁)), which the portable and AVX-512 paths spell out, so that
+// every path stores the same float.
+
+/// quantize_row_q16's scale and inverse from a block's max|x|: d = amax/32767, inverse = 1/d;
+/// below 32767·FLT_MIN both are 0 (1/d would overflow), and qs is zeros. amax·inverse is 32767 to
+/// within 2 ulp, so nearbyint never leaves ±32767.
+static inline void q16_scale(float amax, float *d, float *inverse) {
+    if (!(amax >= 32767.0f * FLT_MIN)) {
+        *d = 0;
+        *inverse = 0;
+        return;
+    }
+    *d = amax / 32767.0f;
+    *inverse = 1.0f / *d;
+}
+
+/// Σ of a block's 32 floats in attend_block_q16's order: t[j] = x[j] + x[j+16], then halves folded.
+static inline float q16_block_sum(const float *x) {
+    float t[16];
+    for (int j = 0; j < 16; j++) t[j] = x[j] + x[j + 16];
+    for (int width = 8; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) t[j] += t[j + width];
+    return t[0];
+}
+
+void attend_quantize_row_q16_portable(const float *x, attend_block_q16 *y, size_t n) {
+    for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
+        float amax = 0, d, inverse;
+        for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        q16_scale(amax, &d, &inverse);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int32_t q = (int32_t)nearbyintf(x[j] * inverse);
+            y->qs[j] = (int16_t)q;
+            sum += q;
+        }
+        y->d = d;
+        y->s = q16_block_sum(x);
+        y->sum = sum;
+        y->pad = 0;
+    }
+}
+
+/// Σⱼ q_w·qs of one block of each type (exact int32); Q4_0's nibbles raw (the −8·sum comes after).
+static inline int32_t dot16_nibbles(const uint8_t *qs, const int16_t *q) {
+    int32_t sum = 0;
+    for (int j = 0; j < 16; j++) sum += (qs[j] & 0xF) * q[j] + (qs[j] >> 4) * q[j + 16];
+    return sum;
+}
+static inline int32_t dot16_q8_0(const uint8_t *b, const int16_t *q) {
+    int32_t sum = 0;
+    for (int j = 0; j < 32; j++) sum += (int8_t)b[2 + j] * q[j];
+    return sum;
+}
+
+/// One row at a time, block by block: total += (d_w·d_x)·isum (+ m_w·s_x), in that order.
+ATTEND_MATVEC_Q16(attend_matvec_q4_0_q16_portable) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *b = (const uint8_t *)w + r * row_bytes;
+        float total = 0;
+        for (size_t i = 0; i < k / ATTEND_QK; i++, b += ATTEND_Q4_0_BLOCK_BYTES)
+            total += (load_half(b) * x[i].d) * (float)(dot16_nibbles(b + 2, x[i].qs) - 8 * x[i].sum);
+        y[r] = total;
+    }
+}
+
+ATTEND_MATVEC_Q16(attend_matvec_q4_1_q16_portable) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *b = (const uint8_t *)w + r * row_bytes;
+        float total = 0;
+        for (size_t i = 0; i < k / ATTEND_QK; i++, b += ATTEND_Q4_1_BLOCK_BYTES) {
+            total += (load_half(b) * x[i].d) * (float)dot16_nibbles(b + 4, x[i].qs);
+            total += load_half(b + 2) * x[i].s;
+        }
+        y[r] = total;
+    }
+}
+
+ATTEND_MATVEC_Q16(attend_matvec_q8_0_q16_portable) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *b = (const uint8_t *)w + r * row_bytes;
+        float total = 0;
+        for (size_t i = 0; i < k / ATTEND_QK; i++, b += ATTEND_Q8_0_BLOCK_BYTES)
+            total += (load_half(b) * x[i].d) * (float)dot16_q8_0(b, x[i].qs);
+        y[r] = total;
+    }
+}
+
+/// ATTEND_MATMUL_BY_MATVEC for attend_block_q16.
+#define ATTEND_MATMUL_Q16_BY_MATVEC(name, matvec)                                                         \
+    ATTEND_MATMUL_Q16(name) {                                                                             \
+        for (size_t r = 0; r < rows; r += PANEL_ROWS) {                                                   \
+            size_t panel = rows - r < PANEL_ROWS ? rows - r : PANEL_ROWS;                                 \
+            for (size_t t = 0; t < n_tokens; t++)                                                         \
+                matvec((const uint8_t *)w + r * row_bytes, row_bytes, x + t * x_stride_blocks,            \
+                       y + t * y_stride + r, panel, k);                                                   \
+        }                                                                                                 \
+    }
+
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_0_q16_portable, attend_matvec_q4_0_q16_portable)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_1_q16_portable, attend_matvec_q4_1_q16_portable)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q8_0_q16_portable, attend_matvec_q8_0_q16_portable)
+
+#if ATTEND_X86
+
+// MARK: q16, AVX2 + FMA + F16C
+
+/// As quantize_row_q8_avx2, narrowing int32 → int16 with one saturating pack (a no-op, |q| ≤
+/// 32767) per 16 values, whose 128-bit-lane interleave vpermq undoes; s by hsum256 (the order
+/// attend_block_q16 defines).
+ATTEND_AVX2 void attend_quantize_row_q16_avx2(const float *x, attend_block_q16 *y, size_t n) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int p = 0; p < 4; p++) {
+            v[p] = _mm256_loadu_ps(x + 8 * p);
+            amax = _mm256_max_ps(amax, _mm256_and_ps(v[p], magnitude));
+        }
+        float d, inverse;
+        q16_scale(hmax256(amax), &d, &inverse);
+        __m256 scale = _mm256_set1_ps(inverse);
+        __m256i q[4];
+        for (int p = 0; p < 4; p++) q[p] = _mm256_cvtps_epi32(_mm256_mul_ps(v[p], scale));
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        _mm256_storeu_si256((__m256i *)y->qs, _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8));
+        _mm256_storeu_si256((__m256i *)(y->qs + 16), _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8));
+        y->d = d;
+        y->s = hsum256(_mm256_add_ps(_mm256_add_ps(v[0], v[2]), _mm256_add_ps(v[1], v[3])));
+        y->sum = _mm_cvtsi128_si32(s4);
+        y->pad = 0;
+    }
+}
+
+/// Per type, the 8 int32 lanes of one block's Σ q_w·qs by vpmaddwd, without widening shuffles:
+/// the weights come out of 16-bit words by shifts and masks, split into the even-indexed weights
+/// (w₀, w₂, …, w₃₀) and the odd-indexed ones, and meet x split the same way (`xe`, `xo`: x's
+/// block deinterleaved once per block of x, for every row of the pass).
+///   Q4_1 / Q4_0: the 16 bytes broadcast to both 128-bit lanes; a 16-bit word holds bytes 2i, 2i+1,
+///         so (per 32-bit lane) >> 0 / 4 gives w₂ᵢ / w₁₆₊₂ᵢ in its low nibble and >> 8 / 12 gives
+///         w₂ᵢ₊₁ / w₁₆₊₂ᵢ₊₁ (bits from the neighbouring word land above the mask); Q4_0's −8 is one
+///         lane of −8·sum added per row (`correction`, once per block of x).
+///   Q8_0: the 32 bytes as 16 words, sign-extended: (word << 8) >> 8 is w₂ᵢ, word >> 8 is w₂ᵢ₊₁.
+ATTEND_AVX2 static inline __m256i dot16_nibbles_avx2(const uint8_t *qs, __m256i xe, __m256i xo) {
+    const __m256i low = _mm256_set1_epi16(0x0F);
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    __m256i even = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), low);
+    __m256i odd = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(8, 8, 8, 8, 12, 12, 12, 12)), low);
+    return _mm256_add_epi32(_mm256_madd_epi16(even, xe), _mm256_madd_epi16(odd, xo));
+}
+ATTEND_AVX2 static inline __m256i dot16_q8_0_avx2(const uint8_t *b, __m256i xe, __m256i xo) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(b + 2));
+    __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8), odd = _mm256_srai_epi16(v, 8);
+    return _mm256_add_epi32(_mm256_madd_epi16(even, xe), _mm256_madd_epi16(odd, xo));
+}
+
+/// x's 32 int16 of a block as [x₀, x₂, …, x₃₀] and [x₁, x₃, …, x₃₁]: within each 128-bit lane
+/// evens then odds (vpshufb), the 64-bit quarters regrouped (vpermq), then the halves paired.
+ATTEND_AVX2 static inline void deinterleave16_avx2(const int16_t *qs, __m256i *xe, __m256i *xo) {
+    const __m256i split = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                                           0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    __m256i a = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)qs), split), 0xD8);
+    __m256i b = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(qs + 16)), split), 0xD8);
+    *xe = _mm256_permute2x128_si256(a, b, 0x20);
+    *xo = _mm256_permute2x128_si256(a, b, 0x31);
+}
+
+#define DOT16_Q4_1(b) dot16_nibbles_avx2((b) + 4, xe, xo)
+#define DOT16_Q4_0(b) _mm256_add_epi32(dot16_nibbles_avx2((b) + 2, xe, xo), correction)
+#define DOT16_Q8_0(b) dot16_q8_0_avx2((b), xe, xo)
+#define PREPARE16_Q4_0 __m256i correction = _mm256_setr_epi32(-8 * x[i].sum, 0, 0, 0, 0, 0, 0, 0);
+
+/// ATTEND_MATVEC_AVX2 for attend_block_q16 (`ATTRIBUTES` the path's; `DEINTERLEAVE` its way of
+/// splitting x): 4 rows a pass, the rows PREFETCH_GROUPS passes ahead prefetched.
+#define ATTEND_MATVEC_Q16_BODY(name, ATTRIBUTES, DEINTERLEAVE, BYTES, PREPARE, DOT, HAS_MIN)              \
+    ATTRIBUTES ATTEND_MATVEC_Q16(name) {                                                                  \
+        size_t blocks = k / ATTEND_QK, r = 0;                                                             \
+        for (; r < rows; r += ROWS_PER_PASS) {                                                            \
+            int R = rows - r < ROWS_PER_PASS ? (int)(rows - r) : ROWS_PER_PASS;                           \
+            const uint8_t *row[ROWS_PER_PASS];                                                            \
+            __m256 acc[ROWS_PER_PASS];                                                                    \
+            __m128 offsets[ROWS_PER_PASS];                                                                \
+            for (int i = 0; i < ROWS_PER_PASS; i++) {                                                     \
+                row[i] = (const uint8_t *)w + (r + (i < R ? i : 0)) * row_bytes;                          \
+                acc[i] = _mm256_setzero_ps();                                                             \
+                offsets[i] = _mm_setzero_ps();                                                            \
+            }                                                                                             \
+            const char *ahead = (const char *)w + (r + PREFETCH_GROUPS * ROWS_PER_PASS) * row_bytes;      \
+            for (size_t i = 0; i < blocks; i++) {                                                         \
+                PREFETCH_GROUP_SLICE(ahead + i * ROWS_PER_PASS * BYTES, ROWS_PER_PASS * BYTES)            \
+                __m256i xe, xo;                                                                           \
+                DEINTERLEAVE(x[i].qs, &xe, &xo);                                                          \
+                __m128 xs = _mm_castpd_ps(_mm_load_sd((const double *)&x[i].d)); /* [d_x, s_x] */         \
+                PREPARE                                                                                   \
+                for (int j = 0; j < ROWS_PER_PASS; j++) {                                                 \
+                    const uint8_t *b = row[j] + i * BYTES;                                                \
+                    __m128 p = _mm_mul_ps(load_scales(b), xs); /* [d_w·d_x, m_w·s_x] */                   \
+                    if (HAS_MIN) offsets[j] = _mm_add_ps(offsets[j], p);                                  \
+                    acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DOT(b)), _mm256_broadcastss_ps(p), acc[j]); \
+                }                                                                                         \
+            }                                                                                             \
+            for (int j = 0; j < R; j++)                                                                   \
+                y[r + j] = hsum256(acc[j]) + (HAS_MIN ? _mm_cvtss_f32(_mm_movehdup_ps(offsets[j])) : 0);  \
+        }                                                                                                 \
+    }
+
+ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_0_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q4_0_BLOCK_BYTES, PREPARE16_Q4_0, DOT16_Q4_0, 0)
+ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_1_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q4_1_BLOCK_BYTES, , DOT16_Q4_1, 1)
+ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q8_0_BLOCK_BYTES, , DOT16_Q8_0, 0)
+
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_0_q16_avx2, attend_matvec_q4_0_q16_avx2)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_1_q16_avx2, attend_matvec_q4_1_q16_avx2)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q8_0_q16_avx2, attend_matvec_q8_0_q16_avx2)
+
+// MARK: q16, AVX-512
+
+/// As the AVX2 kernel on two zmm per block; vpmovdw narrows int32 → int16 in order; s as
+/// attend_block_q16 orders it (x₀₋₁₅ + x₁₆₋₃₁, halves folded, then hsum256).
+ATTEND_AVX512 void attend_quantize_row_q16_avx512(const float *x, attend_block_q16 *y, size_t n) {
+    for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        float d, inverse;
+        q16_scale(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))), &d, &inverse);
+        __m512 scale = _mm512_set1_ps(inverse);
+        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, scale)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, scale));
+        _mm256_storeu_si256((__m256i *)y->qs, _mm512_cvtepi32_epi16(q0));
+        _mm256_storeu_si256((__m256i *)(y->qs + 16), _mm512_cvtepi32_epi16(q1));
+        __m512 t = _mm512_add_ps(v0, v1);
+        y->d = d;
+        y->s = hsum256(_mm256_add_ps(_mm512_castps512_ps256(t), _mm512_extractf32x8_ps(t, 1)));
+        y->sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        y->pad = 0;
+    }
+}
+
+/// The matvec: the AVX2 body (ymm: Zen 4 runs a zmm op as two, and the weights of a block row
+/// fill one ymm of words), with x split by one vpermw per block instead of three shuffles.
+ATTEND_AVX512 static inline void deinterleave16_avx512(const int16_t *qs, __m256i *xe, __m256i *xo) {
+    const __m512i split = _mm512_setr_epi32(0x00020000, 0x00060004, 0x000A0008, 0x000E000C, 0x00120010, 0x00160014,
+                                            0x001A0018, 0x001E001C, 0x00030001, 0x00070005, 0x000B0009, 0x000F000D,
+                                            0x00130011, 0x00170015, 0x001B0019, 0x001F001D);
+    __m512i v = _mm512_permutexvar_epi16(split, _mm512_loadu_si512(qs));
+    *xe = _mm512_castsi512_si256(v);
+    *xo = _mm512_extracti64x4_epi64(v, 1);
+}
+
+ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_0_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q4_0_BLOCK_BYTES, PREPARE16_Q4_0, DOT16_Q4_0, 0)
+ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_1_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q4_1_BLOCK_BYTES, , DOT16_Q4_1, 1)
+ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q8_0_BLOCK_BYTES, , DOT16_Q8_0, 0)
+
+// (matmul tile: next)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_0_q16_avx512, attend_matvec_q4_0_q16_avx512)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_1_q16_avx512, attend_matvec_q4_1_q16_avx512)
+ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q8_0_q16_avx512, attend_matvec_q8_0_q16_avx512)
 
 #endif

@@ -47,6 +47,21 @@ typedef struct attend_block_q8 {
     int8_t qs[ATTEND_QK];
 } attend_block_q8;
 
+/// 32 activations quantized to 16 bits for the quantized products (80 bytes; the same products
+/// with ~256× finer activation rounding than attend_block_q8):
+///   d = max|x|/32767,  qs[j] = nearbyint(x[j]·(1/d)) (half to even, |qs| ≤ 32767),
+///   s = Σⱼ x[j] in float (the exact inputs, not d·Σ qs: Q4_1's m·s then carries no activation
+///       rounding), summed pairwise in one fixed order on every path:
+///       t[j] = x[j] + x[j+16] (j < 16), then t[j] + t[j+8], t[j] + t[j+4], t[j] + t[j+2], t[0] + t[1],
+///   sum = Σⱼ qs[j] (exact), for Q4_0's −8 correction: Σⱼ (q_w − 8)·qs = Σⱼ q_w·qs − 8·sum.
+typedef struct attend_block_q16 {
+    float d;
+    float s;
+    int32_t sum;
+    int32_t pad;   // 0; puts qs at byte 16
+    int16_t qs[ATTEND_QK];
+} attend_block_q16;
+
 /// One implementation of every kernel, for one instruction set.
 typedef struct attend_kernel_table {
     attend_isa isa;
@@ -216,6 +231,42 @@ typedef struct attend_kernel_table {
     void (*_Nonnull matmul_q8_0_q8)(const void *_Nonnull w, size_t row_bytes, const attend_block_q8 *_Nonnull x,
                                     size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
                                     size_t k, size_t n_tokens);
+
+    // --- The same products with 16-bit activations (attend_block_q16) ---
+    /// `n`/32 attend_block_q16 from `n` floats (n a multiple of 32), as attend_block_q16 says, with
+    /// 1/d and x·(1/d) rounded to float and nearbyint rounding half to even. A block with
+    /// max|x| < 32767·FLT_MIN (≈3.9·10⁻³⁴, zeros included) gets d = 0 and qs = sum = 0 (s is still
+    /// Σx). x must be finite (s may overflow to ±∞ when |Σx| does). Every path gives the same bytes
+    /// and floats.
+    void (*_Nonnull quantize_row_q16)(const float *_Nonnull x, attend_block_q16 *_Nonnull y, size_t n);
+    /// y[r] = Σ over row r's k/32 blocks b of the weights W (Q4_0, Q4_1, Q8_0; row r starts at
+    /// w + r·row_bytes) against the 16-bit activations x[b]:
+    ///   Q4_1:  (d_w·x.d)·Σⱼ q_w·x.qs + m_w·x.s
+    ///   Q4_0:  (d_w·x.d)·(Σⱼ q_w·x.qs − 8·x.sum)        Q8_0:  (d_w·x.d)·Σⱼ q_w·x.qs
+    /// The integer sums are exact in int32 (|Σ| ≤ 32·128·32767 < 2³¹); the float sum over blocks
+    /// runs in an order of each path's own (paths differ by float rounding, ≤ ~1e-6 of Σ|terms|).
+    /// k a multiple of 32; `rows` any. Rows are independent: split them between threads at any row.
+    /// The vector paths split the weights into int16 words by shifts and masks and use vpmaddwd.
+    void (*_Nonnull matvec_q4_0_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
+                                     float *_Nonnull y, size_t rows, size_t k);
+    void (*_Nonnull matvec_q4_1_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
+                                     float *_Nonnull y, size_t rows, size_t k);
+    void (*_Nonnull matvec_q8_0_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
+                                     float *_Nonnull y, size_t rows, size_t k);
+    /// The q16 matvec for `n_tokens` activation rows at once (a prompt): token t's blocks start at
+    /// x + t·x_stride_blocks, its outputs at y + t·y_stride (`rows` floats each), the same integer
+    /// sums. AVX-512 with VNNI repacks 16-row panels of W to int16 and runs a register tile of
+    /// vpdpwssd; the other paths run the matvec per token over panels of rows that stay in L1.
+    /// Split rows or tokens between threads.
+    void (*_Nonnull matmul_q4_0_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
+                                     size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
+                                     size_t k, size_t n_tokens);
+    void (*_Nonnull matmul_q4_1_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
+                                     size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
+                                     size_t k, size_t n_tokens);
+    void (*_Nonnull matmul_q8_0_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
+                                     size_t x_stride_blocks, float *_Nonnull y, size_t y_stride, size_t rows,
+                                     size_t k, size_t n_tokens);
 } attend_kernel_table;
 
 /// Bytes of pack_weights_s8's output for `n` channels × `k` inputs: ⌈n/16⌉·16 · ⌈k/4⌉·4.
