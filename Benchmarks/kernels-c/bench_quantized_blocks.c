@@ -3,11 +3,11 @@
 //   cd Benchmarks/kernels-c && make bench        (or ./bench_quantized_blocks [matvec|matmul|dequantize])
 //
 //   bandwidth   one core's read rate (attend sum over 512 MiB) and memcpy rate, for comparison
-//   matvec      SmolLM2-135M's shapes, weights streamed from DRAM (copies of the matrix cycled
+//   matvec      SmolLM2-135M's shapes, 8- and 16-bit activations, weights streamed from DRAM (copies of the matrix cycled
 //               through 512 MiB so none is in cache) and hot (one copy, in L2): GB/s of weight
 //               bytes, per path; Q4_1 for the layers, Q8_0 for the 49,152 × 576 tied logits
-//   matmul      512 tokens × the layer shapes: the path's matmul (activations quantized first,
-//               included) against dequantize-to-float32 + oneDNN's sgemm (OMP 1 thread),
+//   matmul      512 tokens × the layer shapes: the path's matmul, 8- and 16-bit activations
+//               (activations quantized first, included) against dequantize-to-float32 + oneDNN's sgemm (OMP 1 thread),
 //               GFLOP/s counted as 2·tokens·rows·k for both
 //   dequantize  Q4_1/Q8_0 → float GB/s of output (hot)
 #include "AttendKernels.h"
@@ -142,14 +142,15 @@ static void bench_matvec(void) {
 }
 
 typedef void matmul_fn(const void *, size_t, const attend_block_q8 *, size_t, float *, size_t, size_t, size_t, size_t);
+typedef void matmul16_fn(const void *, size_t, const attend_block_q16 *, size_t, float *, size_t, size_t, size_t, size_t);
 
 static void bench_matmul(void) {
     const size_t tokens = 512;
     struct { size_t rows, k; } shapes[] = {{576, 576}, {192, 576}, {1536, 576}, {576, 1536}};
     omp_set_num_threads(1);
     printf("\nmatmul, one thread, %zu tokens: GFLOP/s (2·tokens·rows·k per call), ms per call\n", tokens);
-    printf("%-12s %5s %24s %24s %24s %24s\n", "rows x k", "type", "matmul (avx512)", "matmul (avx2)",
-           "dequantize + dnnl_sgemm", "dnnl_sgemm alone");
+    printf("%-12s %5s %24s %24s %24s %24s %24s %24s\n", "rows x k", "type", "matmul (avx512)", "matmul (avx2)",
+           "matmul x16 (avx512)", "matmul x16 (avx2)", "dequantize + dnnl_sgemm", "dnnl_sgemm alone");
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int q8 = 0; q8 < 2; q8++) {
             size_t rows = shapes[s].rows, k = shapes[s].k, bytes = q8 ? ATTEND_Q8_0_BLOCK_BYTES : ATTEND_Q4_1_BLOCK_BYTES;
@@ -177,6 +178,25 @@ static void bench_matmul(void) {
                 snprintf(cell, sizeof cell, "%6.1f %6.2fms", flops / best / 1e9, best * 1e3);
                 printf(" %24s", cell);
             }
+            // 16-bit activations (attend_block_q16), quantization included as above.
+            attend_block_q16 *xq16 = big(tokens * k / 32 * sizeof *xq16);
+            for (int isa = 2; isa >= 1; isa--) {
+                const attend_kernel_table *t = attend_kernels_for((attend_isa)isa);
+                if (!t) { printf(" %24s", "-"); continue; }
+                matmul16_fn *f = q8 ? t->matmul_q8_0_q16 : t->matmul_q4_1_q16;
+                double best = 1e9;
+                for (int rep = 0; rep < 5; rep++) {
+                    double start = now();
+                    t->quantize_row_q16(x, xq16, tokens * k);
+                    f(w, row_bytes, xq16, k / 32, y, rows, rows, k, tokens);
+                    double time = now() - start;
+                    best = time < best ? time : best;
+                }
+                char cell[64];
+                snprintf(cell, sizeof cell, "%6.1f %6.2fms", flops / best / 1e9, best * 1e3);
+                printf(" %24s", cell);
+            }
+            free(xq16);
             const attend_kernel_table *t = attend_kernels();
             double best = 1e9, best_gemm = 1e9;
             for (int rep = 0; rep < 5; rep++) {
