@@ -1,27 +1,41 @@
 import AttendKernels
 
-/// A vector quantized to 8 bits per block of 32 (`d = max|x|/127`, `q = round(x/d)`, and the
-/// block's `d·Σq`), ready for the block-quantized products: quantize a layer's input once and
-/// multiply it by several matrices (``BlockQuantizedMatrix/multiply(_:by:)``). Reusable: quantizing
-/// again overwrites it without allocating.
+/// A vector quantized per block of 32 for the block-quantized products — 16 bits
+/// (`d = max|x|/32767`, the default: logits within ~1e-4 of Float32) or 8 bits (`d = max|x|/127`,
+/// llama.cpp's scheme) — ready to be multiplied by several matrices
+/// (``BlockQuantizedMatrix/multiply(_:by:)``). Reusable: quantizing again overwrites it without allocating.
 public struct QuantizedVector: @unchecked Sendable {
-    var blocks: [attend_block_q8]
+    /// ``ActivationPrecision/int16`` or ``ActivationPrecision/int8``.
+    public let precision: ActivationPrecision
+    var blocks8: [attend_block_q8] = []
+    var blocks16: [attend_block_q16] = []
     /// Floats quantized (a multiple of 32).
     public private(set) var count: Int
 
     /// Room for `count` floats (a multiple of 32), all zero.
-    public init(count: Int) {
+    public init(count: Int, precision: ActivationPrecision = .int16) {
         precondition(count >= 0 && count % 32 == 0, "QuantizedVector needs a multiple of 32 floats, got \(count)")
-        blocks = [attend_block_q8](repeating: attend_block_q8(), count: count / 32)
+        precondition(precision != .float32, "QuantizedVector holds 8- or 16-bit blocks; Float32 activations need no quantizing")
+        self.precision = precision
         self.count = count
+        reserve(count / 32)
+    }
+
+    private mutating func reserve(_ blocks: Int) {
+        if precision == .int8, blocks8.count < blocks { blocks8 = .init(repeating: attend_block_q8(), count: blocks) }
+        if precision == .int16, blocks16.count < blocks { blocks16 = .init(repeating: attend_block_q16(), count: blocks) }
     }
 
     /// Quantizes `x` (`count` finite floats, a multiple of 32) into this vector.
     public mutating func quantize(_ x: UnsafePointer<Float>, count: Int) {
         precondition(count % 32 == 0, "QuantizedVector needs a multiple of 32 floats, got \(count)")
-        if blocks.count < count / 32 { blocks = [attend_block_q8](repeating: attend_block_q8(), count: count / 32) }
+        reserve(count / 32)
         self.count = count
-        blocks.withUnsafeMutableBufferPointer { Kernels.active.quantize_row_q8(x, $0.baseAddress!, count) }
+        if precision == .int8 {
+            blocks8.withUnsafeMutableBufferPointer { Kernels.active.quantize_row_q8(x, $0.baseAddress!, count) }
+        } else {
+            blocks16.withUnsafeMutableBufferPointer { Kernels.active.quantize_row_q16(x, $0.baseAddress!, count) }
+        }
     }
 }
 
@@ -40,8 +54,8 @@ extension BlockQuantizedMatrix {
         let starts = groupCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
         let total = starts.last!
         let bytes = products.map { 16 * $0.matrix.rowByteCount }.max() ?? 1
-        x.blocks.withUnsafeBufferPointer { blocks in
-            let source = UncheckedSendable(blocks.baseAddress!)
+        x.withBlocks { blocks in
+            let source = UncheckedSendable(blocks)
             let outputs = UncheckedSendable(products.map(\.output))
             Parallelism.forEachChunk(of: total, minimumChunk: Swift.max(1, 32_768 / bytes)) { range in
                 var group = range.lowerBound
@@ -60,13 +74,30 @@ extension BlockQuantizedMatrix {
     }
 
     /// `y = W[rows]·x` for one quantized vector, on the calling thread.
-    func multiplyRows(_ rows: Range<Int>, _ x: UnsafePointer<attend_block_q8>, _ y: UnsafeMutablePointer<Float>) {
+    func multiplyRows(_ rows: Range<Int>, _ x: QuantizedBlocks, _ y: UnsafeMutablePointer<Float>) {
         guard !rows.isEmpty else { return }
-        let w = base + rows.lowerBound * rowByteCount
-        switch type {
-        case .q4_0: Kernels.active.matvec_q4_0_q8(w, rowByteCount, x, y, rows.count, columns)
-        case .q4_1: Kernels.active.matvec_q4_1_q8(w, rowByteCount, x, y, rows.count, columns)
-        default: Kernels.active.matvec_q8_0_q8(w, rowByteCount, x, y, rows.count, columns)
+        let w = base + rows.lowerBound * rowByteCount, (n, k, stride) = (rows.count, columns, rowByteCount)
+        let kernels = Kernels.active
+        switch (type, x) {
+        case (.q4_0, .int8(let x)): kernels.matvec_q4_0_q8(w, stride, x, y, n, k)
+        case (.q4_1, .int8(let x)): kernels.matvec_q4_1_q8(w, stride, x, y, n, k)
+        case (_, .int8(let x)): kernels.matvec_q8_0_q8(w, stride, x, y, n, k)
+        case (.q4_0, .int16(let x)): kernels.matvec_q4_0_q16(w, stride, x, y, n, k)
+        case (.q4_1, .int16(let x)): kernels.matvec_q4_1_q16(w, stride, x, y, n, k)
+        case (_, .int16(let x)): kernels.matvec_q8_0_q16(w, stride, x, y, n, k)
         }
+    }
+}
+
+/// A pointer to quantized activation blocks of either width.
+enum QuantizedBlocks {
+    case int8(UnsafePointer<attend_block_q8>)
+    case int16(UnsafePointer<attend_block_q16>)
+}
+
+extension QuantizedVector {
+    func withBlocks<Result>(_ body: (QuantizedBlocks) -> Result) -> Result {
+        precision == .int8 ? blocks8.withUnsafeBufferPointer { body(.int8($0.baseAddress!)) }
+                           : blocks16.withUnsafeBufferPointer { body(.int16($0.baseAddress!)) }
     }
 }

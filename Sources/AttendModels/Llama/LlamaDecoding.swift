@@ -36,7 +36,8 @@ struct LlamaDecodingStep {
     }
 
     /// Logits `[1, V]` for `token` at position `cache.length`; appends its keys and values to `cache`.
-    func callAsFunction(_ token: Int, embedding: Tensor, configuration c: LlamaConfiguration, cache: inout LlamaCache) -> Tensor {
+    func callAsFunction(_ token: Int, embedding: Tensor, configuration c: LlamaConfiguration, precision: ActivationPrecision,
+                        cache: inout LlamaCache) -> Tensor {
         let (width, heads, keyValueHeads, headWidth, hidden) = (c.hiddenSize, c.headCount, c.keyValueHeadCount, c.headDimension, c.intermediateSize)
         let position = cache.length
         // One arena for every intermediate vector of the step.
@@ -51,7 +52,7 @@ struct LlamaDecodingStep {
              arena + offsets[5], arena + offsets[6], arena + offsets[7], arena + offsets[8], arena + offsets[9])
         embedding.withUnsafeScalars { x.update(from: $0.baseAddress!, count: width) }
         let (cos, sin) = rotary.angles(length: 1, offset: position)
-        var input = QuantizedVector(count: width), hiddenInput = QuantizedVector(count: hidden)
+        var input = QuantizedVector(count: width, precision: precision), hiddenInput = QuantizedVector(count: hidden, precision: precision)
 
         for (index, layer) in layers.enumerated() {
             // h = x + attention(rmsNorm(x))
