@@ -14,6 +14,6 @@ struct AttendCommand: ParsableCommand {
         version: AttendInfo.version,
         subcommands: [InfoCommand.self, DemoCommand.self, ModelCommand.self, EmbedCommand.self, TokenizeCommand.self,
                       SimilarityCommand.self, SearchCommand.self, VisualizeCommand.self, TrainCommand.self,
-                      TranslateCommand.self, CompressCommand.self, GenerateCommand.self, ChatCommand.self]
+                      TranslateCommand.self, CompressCommand.self, GenerateCommand.self, ChatCommand.self, ExplainCommand.self]
     )
 }

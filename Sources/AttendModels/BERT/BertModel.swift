@@ -52,10 +52,14 @@ public final class BertEmbeddings: Module {
     }
 
     public func callAsFunction(ids: [[Int]], typeIds: [[Int]]?) -> Tensor {
-        let length = ids.first?.count ?? 0
-        let types = typeIds ?? ids.map { [Int](repeating: 0, count: $0.count) }
+        self(wordVectors: words(ids), typeIds: typeIds ?? ids.map { [Int](repeating: 0, count: $0.count) })
+    }
+
+    /// The same from word vectors `[B, L, E]` instead of ids (attributions differentiate through them).
+    public func callAsFunction(wordVectors: Tensor, typeIds: [[Int]]) -> Tensor {
+        let length = wordVectors.shape[1]
         let positionRows = positions(Array(0..<length))                                   // [L, E]
-        return norm(words(ids) + positionRows + tokenTypes(types))                        // [B, L, E]
+        return norm(wordVectors + positionRows + tokenTypes(typeIds))                     // [B, L, E]
     }
 }
 

@@ -95,8 +95,14 @@ public final class SentenceEmbedder: @unchecked Sendable {
         let types = encodings.map { $0.typeIds + [Int](repeating: 0, count: length - $0.typeIds.count) }
         let lengths = encodings.map(\.ids.count)
         let hidden = model(ids: ids, typeIds: types, validLengths: lengths).hiddenStates     // [B, L, E]
-        let mask = Tensor(shape: [encodings.count, length, 1],
-                          scalars: lengths.flatMap { n in (0..<length).map { $0 < n ? 1 : 0 } })
+        let pooled = pool(hidden, lengths: lengths)
+        return pooled.scalars
+    }
+
+    /// The folder's pooling (and normalization) of hidden states `[B, L, E]` with `lengths` real tokens per row: `[B, E]`.
+    func pool(_ hidden: Tensor, lengths: [Int]) -> Tensor {
+        let (batch, length) = (hidden.shape[0], hidden.shape[1])
+        let mask = Tensor(shape: [batch, length, 1], scalars: lengths.flatMap { n in (0..<length).map { $0 < n ? 1 : 0 } })
         var pooled: Tensor
         switch pooling {
         case .mean:
@@ -106,7 +112,6 @@ public final class SentenceEmbedder: @unchecked Sendable {
         case .max:
             pooled = Tensor.where(mask, hidden, Tensor(-1e9)).max(alongAxes: [1])
         }
-        if normalizes { pooled = normalizedRows(pooled) }
-        return pooled.scalars
+        return normalizes ? normalizedRows(pooled) : pooled
     }
 }

@@ -76,6 +76,30 @@ public final class LlamaModel: Module {
         return logits(rows).reshaped([-1, configuration.vocabularySize])
     }
 
+    /// Logits `[B, L, V]` from input vectors `[B, L, E]` instead of ids, causal, no cache — what
+    /// attributions differentiate through. `attentionGates` (one `[B, H, L, L]` per layer) multiply
+    /// each layer's attention weights before they meet the values; at 1 the output is unchanged and
+    /// `∂f/∂gate = A ⊙ ∂f/∂A`, the product gradient-weighted attention needs.
+    public func logits(embeddings: Tensor, attentionGates: [Tensor]? = nil) -> Tensor {
+        precondition(embeddings.rank == 3 && embeddings.shape[2] == configuration.hiddenSize,
+                     "LlamaModel.logits(embeddings:) needs [B, L, \(configuration.hiddenSize)], got \(embeddings.shape)")
+        precondition(attentionGates.map { $0.count == layers.count } ?? true, "one attention gate per layer")
+        var h = embeddings
+        for (index, layer) in layers.enumerated() {
+            if let gate = attentionGates?[index] {
+                h = h + layer.attention.gated(layer.attentionNorm(h), gate: gate)
+                h = h + layer.feedForward(layer.feedForwardNorm(h))
+            } else {
+                var none: KeyValueCache? = nil
+                h = layer(h, cache: &none)
+            }
+        }
+        return logits(h)
+    }
+
+    /// Token vectors `[1, L, E]` for `tokens` (the input ``logits(embeddings:attentionGates:)`` takes).
+    public func embeddings(_ tokens: [Int]) -> Tensor { embed([tokens]) }
+
     /// A cache for this model's layers, empty; with `capacity`, room for that many positions is
     /// allocated now (no growth, no copies, memory known up front).
     public func makeCache(capacity: Int = 0) -> LlamaCache {
@@ -214,6 +238,18 @@ public final class LlamaAttention: Module {
         if cache != nil { (k, v) = cache!.append(keys: k, values: v) }                              // [B, Hkv, T, Dh]
         let heads = scaledDotProductAttention(query: q, key: k, value: v, mask: cache == nil ? .causal : .causalLowerRight)
         return outputProjection(mergeHeads(heads))                                                   // [B, L, E]
+    }
+
+    /// Causal self-attention with the weights multiplied by `gate` `[B, H, L, L]` before they meet the
+    /// values (explicit weights: the reference path), for gradient-weighted attention.
+    func gated(_ x: Tensor, gate: Tensor) -> Tensor {
+        let q = rotary(splitHeads(queryProjection(x), heads: headCount))
+        let k = rotary(splitHeads(keyProjection(x), heads: keyValueHeadCount))
+        let v = splitHeads(valueProjection(x), heads: keyValueHeadCount)
+        let (_, weights) = scaledDotProductAttentionWithWeights(query: q, key: k, value: v, mask: .causal)   // [B, H, L, L]
+        let group = headCount / keyValueHeadCount
+        let values = v.indexSelect((0..<headCount).map { $0 / group }, axis: 1)                              // [B, H, L, Dh]
+        return outputProjection(mergeHeads(matmul(weights * gate, values)))
     }
 
     /// The output and the attention weights `[B, H, L, L]` (no cache; the reference path).
