@@ -920,8 +920,73 @@ ATTEND_AVX2 static inline void deinterleave16_avx2(const int16_t *qs, __m256i *x
         }                                                                                                 \
     }
 
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_0_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q4_0_BLOCK_BYTES, PREPARE16_Q4_0, DOT16_Q4_0, 0)
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_1_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q4_1_BLOCK_BYTES, , DOT16_Q4_1, 1)
+// MARK: q16 nibble matvec (Q4_0, Q4_1), rows reduced together
+
+static inline uint32_t load_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/// The first 4 bytes of 4 blocks (fp16 d and, for Q4_1, m) in one xmm.
+ATTEND_AVX2 static inline __m128i gather4_u32(const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d) {
+    __m128i ab = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)load_u32(a)), _mm_cvtsi32_si128((int)load_u32(b)));
+    __m128i cd = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)load_u32(c)), _mm_cvtsi32_si128((int)load_u32(d)));
+    return _mm_unpacklo_epi64(ab, cd);
+}
+
+#define NIB16_BODY(DOT_TAIL)                                                                              \
+    __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));                              \
+    __m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0F)), hi = _mm256_srli_epi16(v, 4);             \
+    return DOT_TAIL;
+/// Σ q_w·qs of a nibble block in 8 int32 lanes: the 16 bytes widened to words, whose low nibbles
+/// are weights 0–15 (against x0 = qs[0..15]) and high nibbles weights 16–31 (x1 = qs[16..31]).
+ATTEND_AVX2 static inline __m256i nib16_dot_avx2(const uint8_t *qs, __m256i x0, __m256i x1) {
+    NIB16_BODY(_mm256_add_epi32(_mm256_madd_epi16(lo, x0), _mm256_madd_epi16(hi, x1)))
+}
+ATTEND_AVX512_VNNI static inline __m256i nib16_dot_vnni(const uint8_t *qs, __m256i x0, __m256i x1) {
+    NIB16_BODY(_mm256_dpwssd_epi32(_mm256_madd_epi16(lo, x0), hi, x1))
+}
+
+/// The q16 nibble matvec, 4 rows a pass: each row's block dot is 8 int32 lanes; two rounds of
+/// vphaddd fold the 4 rows into one ymm [A, B, C, D | A', B', C', D'] (exact partial sums), so the
+/// float work per block is one conversion and one multiply-add for all 4 rows, with the 4 rows'
+/// fp16 (d, m) converted by one vcvtph2ps: [d·d_x, m·s_x] per row, the m·s_x halves summed apart.
+#define ATTEND_MATVEC_NIB16(name, ATTRIBUTES, DOTFN, BYTES, HAS_MIN)                                      \
+    ATTRIBUTES ATTEND_MATVEC_Q16(name) {                                                                  \
+        size_t blocks = k / ATTEND_QK, r = 0;                                                             \
+        const __m256i evens = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);                                   \
+        for (; r < rows; r += 4) {                                                                        \
+            int R = rows - r < 4 ? (int)(rows - r) : 4;                                                   \
+            const uint8_t *row[4];                                                                        \
+            for (int j = 0; j < 4; j++) row[j] = (const uint8_t *)w + (r + (j < R ? j : 0)) * row_bytes;  \
+            __m256 acc = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();                               \
+            const char *ahead = (const char *)w + (r + PREFETCH_GROUPS * 4) * row_bytes;                  \
+            for (size_t i = 0; i < blocks; i++) {                                                         \
+                PREFETCH_GROUP_SLICE(ahead + i * 4 * BYTES, 4 * BYTES)                                    \
+                const size_t o = i * BYTES;                                                               \
+                __m256i x0 = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
+                __m256i x1 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 16));                         \
+                const int qoff = HAS_MIN ? 4 : 2;                                                         \
+                __m256i a = DOTFN(row[0] + o + qoff, x0, x1), b = DOTFN(row[1] + o + qoff, x0, x1);        \
+                __m256i c = DOTFN(row[2] + o + qoff, x0, x1), d = DOTFN(row[3] + o + qoff, x0, x1);        \
+                __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));       \
+                if (!HAS_MIN) sums = _mm256_sub_epi32(sums, _mm256_set1_epi32(4 * x[i].sum));             \
+                __m256 dm = _mm256_cvtph_ps(gather4_u32(row[0] + o, row[1] + o, row[2] + o, row[3] + o));  \
+                __m256 p = _mm256_mul_ps(dm, _mm256_castpd_ps(_mm256_broadcast_sd((const double *)&x[i].d))); \
+                if (HAS_MIN) offsets = _mm256_add_ps(offsets, p);                                         \
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_permutevar8x32_ps(p, evens), acc); \
+            }                                                                                             \
+            float lanes[8], offs[8];                                                                      \
+            _mm256_storeu_ps(lanes, acc);                                                                 \
+            _mm256_storeu_ps(offs, offsets);                                                              \
+            for (int j = 0; j < R; j++) y[r + j] = (lanes[j] + lanes[j + 4]) + (HAS_MIN ? offs[2 * j + 1] : 0); \
+        }                                                                                                 \
+    }
+
+ATTEND_MATVEC_NIB16(attend_matvec_q4_0_q16_avx2, ATTEND_AVX2, nib16_dot_avx2, ATTEND_Q4_0_BLOCK_BYTES, 0)
+ATTEND_MATVEC_NIB16(attend_matvec_q4_1_q16_avx2, ATTEND_AVX2, nib16_dot_avx2, ATTEND_Q4_1_BLOCK_BYTES, 1)
+
 ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q8_0_BLOCK_BYTES, , DOT16_Q8_0, 0)
 
 ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_0_q16_avx2, attend_matvec_q4_0_q16_avx2)
@@ -960,8 +1025,14 @@ ATTEND_AVX512 static inline void deinterleave16_avx512(const int16_t *qs, __m256
     *xo = _mm512_extracti64x4_epi64(v, 1);
 }
 
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_0_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q4_0_BLOCK_BYTES, PREPARE16_Q4_0, DOT16_Q4_0, 0)
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_1_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q4_1_BLOCK_BYTES, , DOT16_Q4_1, 1)
+ATTEND_MATVEC_NIB16(attend_matvec_q4_0_q16_avx512_vnni, ATTEND_AVX512_VNNI, nib16_dot_vnni, ATTEND_Q4_0_BLOCK_BYTES, 0)
+ATTEND_MATVEC_NIB16(attend_matvec_q4_1_q16_avx512_vnni, ATTEND_AVX512_VNNI, nib16_dot_vnni, ATTEND_Q4_1_BLOCK_BYTES, 1)
+ATTEND_MATVEC_Q16(attend_matvec_q4_0_q16_avx512) {
+    (has_vnni() ? attend_matvec_q4_0_q16_avx512_vnni : attend_matvec_q4_0_q16_avx2)(ATTEND_ARGS_MATVEC);
+}
+ATTEND_MATVEC_Q16(attend_matvec_q4_1_q16_avx512) {
+    (has_vnni() ? attend_matvec_q4_1_q16_avx512_vnni : attend_matvec_q4_1_q16_avx2)(ATTEND_ARGS_MATVEC);
+}
 ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q8_0_BLOCK_BYTES, , DOT16_Q8_0, 0)
 
 // MARK: q16, AVX-512 VNNI matmul: weights repacked to int16 panels, a 32-row × MM16_TOKENS tile
