@@ -848,22 +848,10 @@ ATTEND_AVX2 void attend_quantize_row_q16_avx2(const float *x, attend_block_q16 *
     }
 }
 
-/// Per type, the 8 int32 lanes of one block's Σ q_w·qs by vpmaddwd, without widening shuffles:
-/// the weights come out of 16-bit words by shifts and masks, split into the even-indexed weights
-/// (w₀, w₂, …, w₃₀) and the odd-indexed ones, and meet x split the same way (`xe`, `xo`: x's
-/// block deinterleaved once per block of x, for every row of the pass).
-///   Q4_1 / Q4_0: the 16 bytes broadcast to both 128-bit lanes; a 16-bit word holds bytes 2i, 2i+1,
-///         so (per 32-bit lane) >> 0 / 4 gives w₂ᵢ / w₁₆₊₂ᵢ in its low nibble and >> 8 / 12 gives
-///         w₂ᵢ₊₁ / w₁₆₊₂ᵢ₊₁ (bits from the neighbouring word land above the mask); Q4_0's −8 is one
-///         lane of −8·sum added per row (`correction`, once per block of x).
-///   Q8_0: the 32 bytes as 16 words, sign-extended: (word << 8) >> 8 is w₂ᵢ, word >> 8 is w₂ᵢ₊₁.
-ATTEND_AVX2 static inline __m256i dot16_nibbles_avx2(const uint8_t *qs, __m256i xe, __m256i xo) {
-    const __m256i low = _mm256_set1_epi16(0x0F);
-    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-    __m256i even = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), low);
-    __m256i odd = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(8, 8, 8, 8, 12, 12, 12, 12)), low);
-    return _mm256_add_epi32(_mm256_madd_epi16(even, xe), _mm256_madd_epi16(odd, xo));
-}
+/// Q8_0's 8 int32 lanes of one block's Σ q_w·qs by vpmaddwd, without widening shuffles: the 32
+/// bytes as 16 words, sign-extended, (word << 8) >> 8 is w₂ᵢ and word >> 8 is w₂ᵢ₊₁, against x
+/// split the same way (`xe`, `xo`: x's block deinterleaved once per block of x, for every row).
+/// (The nibble types take the path below, which folds rows before the float work.)
 ATTEND_AVX2 static inline __m256i dot16_q8_0_avx2(const uint8_t *b, __m256i xe, __m256i xo) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(b + 2));
     __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8), odd = _mm256_srai_epi16(v, 8);
@@ -881,10 +869,7 @@ ATTEND_AVX2 static inline void deinterleave16_avx2(const int16_t *qs, __m256i *x
     *xo = _mm256_permute2x128_si256(a, b, 0x31);
 }
 
-#define DOT16_Q4_1(b) dot16_nibbles_avx2((b) + 4, xe, xo)
-#define DOT16_Q4_0(b) _mm256_add_epi32(dot16_nibbles_avx2((b) + 2, xe, xo), correction)
 #define DOT16_Q8_0(b) dot16_q8_0_avx2((b), xe, xo)
-#define PREPARE16_Q4_0 __m256i correction = _mm256_setr_epi32(-8 * x[i].sum, 0, 0, 0, 0, 0, 0, 0);
 
 /// ATTEND_MATVEC_AVX2 for attend_block_q16 (`ATTRIBUTES` the path's; `DEINTERLEAVE` its way of
 /// splitting x): 4 rows a pass, the rows PREFETCH_GROUPS passes ahead prefetched.
@@ -952,6 +937,9 @@ ATTEND_AVX512_VNNI static inline __m256i nib16_dot_vnni(const uint8_t *qs, __m25
 /// vphaddd fold the 4 rows into one ymm [A, B, C, D | A', B', C', D'] (exact partial sums), so the
 /// float work per block is one conversion and one multiply-add for all 4 rows, with the 4 rows'
 /// fp16 (d, m) converted by one vcvtph2ps: [d·d_x, m·s_x] per row, the m·s_x halves summed apart.
+/// Measured on one Zen 4 core (hot, q4_1): ~20.4 GB/s, as the q8 matvec; still compute-bound (the
+/// vphaddd fold is ~10% of it). Slower there: 8 rows a pass (~19), the fold by vpunpck + add (~19.6),
+/// two rows per ymm ([A | B] bytes widened in-lane, one vphaddd per 4 rows: ~18.4).
 #define ATTEND_MATVEC_NIB16(name, ATTRIBUTES, DOTFN, BYTES, HAS_MIN)                                      \
     ATTRIBUTES ATTEND_MATVEC_Q16(name) {                                                                  \
         size_t blocks = k / ATTEND_QK, r = 0;                                                             \
@@ -1014,8 +1002,9 @@ ATTEND_AVX512 void attend_quantize_row_q16_avx512(const float *x, attend_block_q
     }
 }
 
-/// The matvec: the AVX2 body (ymm: Zen 4 runs a zmm op as two, and the weights of a block row
-/// fill one ymm of words), with x split by one vpermw per block instead of three shuffles.
+/// Q8_0's matvec: the AVX2 body (ymm: Zen 4 runs a zmm op as two, and the weights of a block row
+/// fill one ymm of words), with x split by one vpermw per block instead of three shuffles. Q4_0 and
+/// Q4_1 take the nibble body above, with vpdpwssd when the CPU has VNNI.
 ATTEND_AVX512 static inline void deinterleave16_avx512(const int16_t *qs, __m256i *xe, __m256i *xo) {
     const __m512i split = _mm512_setr_epi32(0x00020000, 0x00060004, 0x000A0008, 0x000E000C, 0x00120010, 0x00160014,
                                             0x001A0018, 0x001E001C, 0x00030001, 0x00070005, 0x000B0009, 0x000F000D,
