@@ -848,22 +848,10 @@ ATTEND_AVX2 void attend_quantize_row_q16_avx2(const float *x, attend_block_q16 *
     }
 }
 
-/// Per type, the 8 int32 lanes of one block's Σ q_w·qs by vpmaddwd, without widening shuffles:
-/// the weights come out of 16-bit words by shifts and masks, split into the even-indexed weights
-/// (w₀, w₂, …, w₃₀) and the odd-indexed ones, and meet x split the same way (`xe`, `xo`: x's
-/// block deinterleaved once per block of x, for every row of the pass).
-///   Q4_1 / Q4_0: the 16 bytes broadcast to both 128-bit lanes; a 16-bit word holds bytes 2i, 2i+1,
-///         so (per 32-bit lane) >> 0 / 4 gives w₂ᵢ / w₁₆₊₂ᵢ in its low nibble and >> 8 / 12 gives
-///         w₂ᵢ₊₁ / w₁₆₊₂ᵢ₊₁ (bits from the neighbouring word land above the mask); Q4_0's −8 is one
-///         lane of −8·sum added per row (`correction`, once per block of x).
-///   Q8_0: the 32 bytes as 16 words, sign-extended: (word << 8) >> 8 is w₂ᵢ, word >> 8 is w₂ᵢ₊₁.
-ATTEND_AVX2 static inline __m256i dot16_nibbles_avx2(const uint8_t *qs, __m256i xe, __m256i xo) {
-    const __m256i low = _mm256_set1_epi16(0x0F);
-    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-    __m256i even = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), low);
-    __m256i odd = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(8, 8, 8, 8, 12, 12, 12, 12)), low);
-    return _mm256_add_epi32(_mm256_madd_epi16(even, xe), _mm256_madd_epi16(odd, xo));
-}
+/// Q8_0's 8 int32 lanes of one block's Σ q_w·qs by vpmaddwd, without widening shuffles: the 32
+/// bytes as 16 words, sign-extended, (word << 8) >> 8 is w₂ᵢ and word >> 8 is w₂ᵢ₊₁, against x
+/// split the same way (`xe`, `xo`: x's block deinterleaved once per block of x, for every row).
+/// (The nibble types take the path below, which folds rows before the float work.)
 ATTEND_AVX2 static inline __m256i dot16_q8_0_avx2(const uint8_t *b, __m256i xe, __m256i xo) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(b + 2));
     __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8), odd = _mm256_srai_epi16(v, 8);
@@ -881,10 +869,7 @@ ATTEND_AVX2 static inline void deinterleave16_avx2(const int16_t *qs, __m256i *x
     *xo = _mm256_permute2x128_si256(a, b, 0x31);
 }
 
-#define DOT16_Q4_1(b) dot16_nibbles_avx2((b) + 4, xe, xo)
-#define DOT16_Q4_0(b) _mm256_add_epi32(dot16_nibbles_avx2((b) + 2, xe, xo), correction)
 #define DOT16_Q8_0(b) dot16_q8_0_avx2((b), xe, xo)
-#define PREPARE16_Q4_0 __m256i correction = _mm256_setr_epi32(-8 * x[i].sum, 0, 0, 0, 0, 0, 0, 0);
 
 /// ATTEND_MATVEC_AVX2 for attend_block_q16 (`ATTRIBUTES` the path's; `DEINTERLEAVE` its way of
 /// splitting x): 4 rows a pass, the rows PREFETCH_GROUPS passes ahead prefetched.
@@ -920,8 +905,76 @@ ATTEND_AVX2 static inline void deinterleave16_avx2(const int16_t *qs, __m256i *x
         }                                                                                                 \
     }
 
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_0_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q4_0_BLOCK_BYTES, PREPARE16_Q4_0, DOT16_Q4_0, 0)
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_1_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q4_1_BLOCK_BYTES, , DOT16_Q4_1, 1)
+// MARK: q16 nibble matvec (Q4_0, Q4_1), rows reduced together
+
+static inline uint32_t load_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/// The first 4 bytes of 4 blocks (fp16 d and, for Q4_1, m) in one xmm.
+ATTEND_AVX2 static inline __m128i gather4_u32(const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d) {
+    __m128i ab = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)load_u32(a)), _mm_cvtsi32_si128((int)load_u32(b)));
+    __m128i cd = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)load_u32(c)), _mm_cvtsi32_si128((int)load_u32(d)));
+    return _mm_unpacklo_epi64(ab, cd);
+}
+
+#define NIB16_BODY(DOT_TAIL)                                                                              \
+    __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));                              \
+    __m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0F)), hi = _mm256_srli_epi16(v, 4);             \
+    return DOT_TAIL;
+/// Σ q_w·qs of a nibble block in 8 int32 lanes: the 16 bytes widened to words, whose low nibbles
+/// are weights 0–15 (against x0 = qs[0..15]) and high nibbles weights 16–31 (x1 = qs[16..31]).
+ATTEND_AVX2 static inline __m256i nib16_dot_avx2(const uint8_t *qs, __m256i x0, __m256i x1) {
+    NIB16_BODY(_mm256_add_epi32(_mm256_madd_epi16(lo, x0), _mm256_madd_epi16(hi, x1)))
+}
+ATTEND_AVX512_VNNI static inline __m256i nib16_dot_vnni(const uint8_t *qs, __m256i x0, __m256i x1) {
+    NIB16_BODY(_mm256_dpwssd_epi32(_mm256_madd_epi16(lo, x0), hi, x1))
+}
+
+/// The q16 nibble matvec, 4 rows a pass: each row's block dot is 8 int32 lanes; two rounds of
+/// vphaddd fold the 4 rows into one ymm [A, B, C, D | A', B', C', D'] (exact partial sums), so the
+/// float work per block is one conversion and one multiply-add for all 4 rows, with the 4 rows'
+/// fp16 (d, m) converted by one vcvtph2ps: [d·d_x, m·s_x] per row, the m·s_x halves summed apart.
+/// Measured on one Zen 4 core (hot, q4_1): ~20.4 GB/s, as the q8 matvec; still compute-bound (the
+/// vphaddd fold is ~10% of it). Slower there: 8 rows a pass (~19), the fold by vpunpck + add (~19.6),
+/// two rows per ymm ([A | B] bytes widened in-lane, one vphaddd per 4 rows: ~18.4).
+#define ATTEND_MATVEC_NIB16(name, ATTRIBUTES, DOTFN, BYTES, HAS_MIN)                                      \
+    ATTRIBUTES ATTEND_MATVEC_Q16(name) {                                                                  \
+        size_t blocks = k / ATTEND_QK, r = 0;                                                             \
+        const __m256i evens = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);                                   \
+        for (; r < rows; r += 4) {                                                                        \
+            int R = rows - r < 4 ? (int)(rows - r) : 4;                                                   \
+            const uint8_t *row[4];                                                                        \
+            for (int j = 0; j < 4; j++) row[j] = (const uint8_t *)w + (r + (j < R ? j : 0)) * row_bytes;  \
+            __m256 acc = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();                               \
+            const char *ahead = (const char *)w + (r + PREFETCH_GROUPS * 4) * row_bytes;                  \
+            for (size_t i = 0; i < blocks; i++) {                                                         \
+                PREFETCH_GROUP_SLICE(ahead + i * 4 * BYTES, 4 * BYTES)                                    \
+                const size_t o = i * BYTES;                                                               \
+                __m256i x0 = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
+                __m256i x1 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 16));                         \
+                const int qoff = HAS_MIN ? 4 : 2;                                                         \
+                __m256i a = DOTFN(row[0] + o + qoff, x0, x1), b = DOTFN(row[1] + o + qoff, x0, x1);        \
+                __m256i c = DOTFN(row[2] + o + qoff, x0, x1), d = DOTFN(row[3] + o + qoff, x0, x1);        \
+                __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));       \
+                if (!HAS_MIN) sums = _mm256_sub_epi32(sums, _mm256_set1_epi32(4 * x[i].sum));             \
+                __m256 dm = _mm256_cvtph_ps(gather4_u32(row[0] + o, row[1] + o, row[2] + o, row[3] + o));  \
+                __m256 p = _mm256_mul_ps(dm, _mm256_castpd_ps(_mm256_broadcast_sd((const double *)&x[i].d))); \
+                if (HAS_MIN) offsets = _mm256_add_ps(offsets, p);                                         \
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_permutevar8x32_ps(p, evens), acc); \
+            }                                                                                             \
+            float lanes[8], offs[8];                                                                      \
+            _mm256_storeu_ps(lanes, acc);                                                                 \
+            _mm256_storeu_ps(offs, offsets);                                                              \
+            for (int j = 0; j < R; j++) y[r + j] = (lanes[j] + lanes[j + 4]) + (HAS_MIN ? offs[2 * j + 1] : 0); \
+        }                                                                                                 \
+    }
+
+ATTEND_MATVEC_NIB16(attend_matvec_q4_0_q16_avx2, ATTEND_AVX2, nib16_dot_avx2, ATTEND_Q4_0_BLOCK_BYTES, 0)
+ATTEND_MATVEC_NIB16(attend_matvec_q4_1_q16_avx2, ATTEND_AVX2, nib16_dot_avx2, ATTEND_Q4_1_BLOCK_BYTES, 1)
+
 ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx2, ATTEND_AVX2, deinterleave16_avx2, ATTEND_Q8_0_BLOCK_BYTES, , DOT16_Q8_0, 0)
 
 ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q4_0_q16_avx2, attend_matvec_q4_0_q16_avx2)
@@ -949,8 +1002,9 @@ ATTEND_AVX512 void attend_quantize_row_q16_avx512(const float *x, attend_block_q
     }
 }
 
-/// The matvec: the AVX2 body (ymm: Zen 4 runs a zmm op as two, and the weights of a block row
-/// fill one ymm of words), with x split by one vpermw per block instead of three shuffles.
+/// Q8_0's matvec: the AVX2 body (ymm: Zen 4 runs a zmm op as two, and the weights of a block row
+/// fill one ymm of words), with x split by one vpermw per block instead of three shuffles. Q4_0 and
+/// Q4_1 take the nibble body above, with vpdpwssd when the CPU has VNNI.
 ATTEND_AVX512 static inline void deinterleave16_avx512(const int16_t *qs, __m256i *xe, __m256i *xo) {
     const __m512i split = _mm512_setr_epi32(0x00020000, 0x00060004, 0x000A0008, 0x000E000C, 0x00120010, 0x00160014,
                                             0x001A0018, 0x001E001C, 0x00030001, 0x00070005, 0x000B0009, 0x000F000D,
@@ -960,8 +1014,14 @@ ATTEND_AVX512 static inline void deinterleave16_avx512(const int16_t *qs, __m256
     *xo = _mm512_extracti64x4_epi64(v, 1);
 }
 
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_0_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q4_0_BLOCK_BYTES, PREPARE16_Q4_0, DOT16_Q4_0, 0)
-ATTEND_MATVEC_Q16_BODY(attend_matvec_q4_1_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q4_1_BLOCK_BYTES, , DOT16_Q4_1, 1)
+ATTEND_MATVEC_NIB16(attend_matvec_q4_0_q16_avx512_vnni, ATTEND_AVX512_VNNI, nib16_dot_vnni, ATTEND_Q4_0_BLOCK_BYTES, 0)
+ATTEND_MATVEC_NIB16(attend_matvec_q4_1_q16_avx512_vnni, ATTEND_AVX512_VNNI, nib16_dot_vnni, ATTEND_Q4_1_BLOCK_BYTES, 1)
+ATTEND_MATVEC_Q16(attend_matvec_q4_0_q16_avx512) {
+    (has_vnni() ? attend_matvec_q4_0_q16_avx512_vnni : attend_matvec_q4_0_q16_avx2)(ATTEND_ARGS_MATVEC);
+}
+ATTEND_MATVEC_Q16(attend_matvec_q4_1_q16_avx512) {
+    (has_vnni() ? attend_matvec_q4_1_q16_avx512_vnni : attend_matvec_q4_1_q16_avx2)(ATTEND_ARGS_MATVEC);
+}
 ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx512, ATTEND_AVX512, deinterleave16_avx512, ATTEND_Q8_0_BLOCK_BYTES, , DOT16_Q8_0, 0)
 
 // MARK: q16, AVX-512 VNNI matmul: weights repacked to int16 panels, a 32-row × MM16_TOKENS tile

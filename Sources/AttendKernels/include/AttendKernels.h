@@ -246,7 +246,8 @@ typedef struct attend_kernel_table {
     /// The integer sums are exact in int32 (|Σ| ≤ 32·128·32767 < 2³¹); the float sum over blocks
     /// runs in an order of each path's own (paths differ by float rounding, ≤ ~1e-6 of Σ|terms|).
     /// k a multiple of 32; `rows` any. Rows are independent: split them between threads at any row.
-    /// The vector paths split the weights into int16 words by shifts and masks and use vpmaddwd.
+    /// The vector paths widen the weights to int16 words and use vpmaddwd (vpdpwssd with AVX-512
+    /// VNNI); for Q4_0/Q4_1 they fold 4 rows' exact sums into one vector before the float work.
     void (*_Nonnull matvec_q4_0_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
                                      float *_Nonnull y, size_t rows, size_t k);
     void (*_Nonnull matvec_q4_1_q16)(const void *_Nonnull w, size_t row_bytes, const attend_block_q16 *_Nonnull x,
