@@ -580,6 +580,72 @@ ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void pack_panel(
     }
 }
 
+/// The per-block float step both tiles share (q8 and q16 blocks both begin {float d; float s;}):
+///   acc[p][t] += (d_w[p]·x.d)·sums[p][t]  (+ m_w[p]·x.s for Q4_1)
+/// `x` is token 0's block; token t's is `x_stride_blocks` blocks further (`block_bytes` each).
+ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void accumulate_tile_block(
+    __m512 acc[2][4], __m512i sums[2][4], const float *d0, const float *d1, const float *m0, const float *m1,
+    const char *x, size_t block_stride_bytes, bool has_min, int P, int T) {
+    const float *d[2] = {d0, d1}, *m[2] = {m0, m1};
+    for (int t = 0; t < T; t++) {
+        const float *xb = (const float *)(x + (size_t)t * block_stride_bytes);      // {d, s}
+        __m512 dx = _mm512_set1_ps(xb[0]);
+        for (int p = 0; p < P; p++) {
+            __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(d[p]), dx);
+            acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[p][t]), scale, acc[p][t]);
+            if (has_min) acc[p][t] = _mm512_fmadd_ps(_mm512_loadu_ps(m[p]), _mm512_set1_ps(xb[1]), acc[p][t]);
+        }
+    }
+}
+
+/// Writes (or, after the first chunk of k, adds) a tile's P panels × T tokens into y, masking the
+/// rows past `rows`.
+ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void store_tile(
+    __m512 acc[2][4], float *y, size_t y_stride, size_t r, size_t rows, bool first, int P, int T) {
+    for (int p = 0; p < P; p++) {
+        size_t j = r + 16 * (size_t)p;
+        if (j >= rows) break;
+        __mmask16 m = rows - j >= 16 ? (__mmask16)0xFFFF : tail_mask16(rows - j);
+        for (int t = 0; t < T; t++) {
+            float *out = y + (size_t)t * y_stride + j;
+            __m512 v = first ? acc[p][t] : _mm512_add_ps(_mm512_maskz_loadu_ps(m, out), acc[p][t]);
+            _mm512_mask_storeu_ps(out, m, v);
+        }
+    }
+}
+
+/// The driver both matmuls share: chunk by chunk of k, panel pair by panel pair of rows (packed
+/// once per chunk), token tile by token tile (TOKENS at a time, then one by one).
+#define ATTEND_MATMUL_DRIVER(name, block_t, panel_t, PACK, TILE, CHUNK, TOKENS)                           \
+    ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void name(                            \
+        const uint8_t *w, size_t row_bytes, const block_t *x, size_t x_stride_blocks, float *y, size_t y_stride, \
+        size_t rows, size_t k, size_t n_tokens, packed_type type) {                                       \
+        panel_t panels[2];                                                                                \
+        size_t blocks = k / ATTEND_QK;                                                                    \
+        for (size_t b0 = 0; b0 < blocks; b0 += CHUNK) {                                                   \
+            size_t count = blocks - b0 < CHUNK ? blocks - b0 : CHUNK;                                     \
+            bool first = b0 == 0;                                                                         \
+            for (size_t r = 0; r < rows; r += 32) {                                                       \
+                int P = rows - r > 16 ? 2 : 1;                                                            \
+                for (int p = 0; p < P; p++) PACK(&panels[p], w, row_bytes, r + 16 * (size_t)p, rows, b0, count, type); \
+                const block_t *xc = x + b0;                                                               \
+                size_t t = 0;                                                                             \
+                for (; t + TOKENS <= n_tokens; t += TOKENS) {                                             \
+                    const block_t *xt = xc + t * x_stride_blocks;                                         \
+                    float *yt = y + t * y_stride;                                                         \
+                    if (P == 2) TILE(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, TOKENS); \
+                    else TILE(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, TOKENS); \
+                }                                                                                         \
+                for (; t < n_tokens; t++) {                                                               \
+                    const block_t *xt = xc + t * x_stride_blocks;                                         \
+                    float *yt = y + t * y_stride;                                                         \
+                    if (P == 2) TILE(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, 1); \
+                    else TILE(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, 1); \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+
 /// P panels (1–2) × T tokens (1–4) over `count` blocks of a chunk; adds into y unless `first`.
 /// P and T are constants at every call, so the loops unroll and the accumulators stay in registers.
 ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul_tile(
@@ -609,58 +675,13 @@ ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul_tile
                                            : _mm512_dpbusd_epi32(sums[p][t], weights[p], a);
             }
         }
-        for (int t = 0; t < T; t++) {
-            const attend_block_q8 *xb = &x[t * x_stride_blocks + i];
-            __m512 dx = _mm512_set1_ps(xb->d);
-            for (int p = 0; p < P; p++) {
-                __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(panels[p].d[i]), dx);
-                acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[p][t]), scale, acc[p][t]);
-                if (type == PACKED_Q4_1)
-                    acc[p][t] = _mm512_fmadd_ps(_mm512_loadu_ps(panels[p].m[i]), _mm512_set1_ps(xb->s), acc[p][t]);
-            }
-        }
+        accumulate_tile_block(acc, sums, panels[0].d[i], panels[P - 1].d[i], panels[0].m[i], panels[P - 1].m[i],
+                              (const char *)&x[i], x_stride_blocks * sizeof(attend_block_q8), type == PACKED_Q4_1, P, T);
     }
-    for (int p = 0; p < P; p++) {
-        size_t j = r + 16 * (size_t)p;
-        if (j >= rows) break;
-        __mmask16 m = rows - j >= 16 ? (__mmask16)0xFFFF : tail_mask16(rows - j);
-        for (int t = 0; t < T; t++) {
-            float *out = y + (size_t)t * y_stride + j;
-            __m512 v = first ? acc[p][t] : _mm512_add_ps(_mm512_maskz_loadu_ps(m, out), acc[p][t]);
-            _mm512_mask_storeu_ps(out, m, v);
-        }
-    }
+    store_tile(acc, y, y_stride, r, rows, first, P, T);
 }
 
-/// Chunk by chunk of k, panel pair by panel pair of rows (packed once), token tile by token tile.
-ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul_vnni(
-    const uint8_t *w, size_t row_bytes, const attend_block_q8 *x, size_t x_stride_blocks, float *y, size_t y_stride,
-    size_t rows, size_t k, size_t n_tokens, packed_type type) {
-    packed_panel panels[2];
-    size_t blocks = k / ATTEND_QK;
-    for (size_t b0 = 0; b0 < blocks; b0 += MM_CHUNK) {
-        size_t count = blocks - b0 < MM_CHUNK ? blocks - b0 : MM_CHUNK;
-        bool first = b0 == 0;
-        for (size_t r = 0; r < rows; r += 32) {
-            int P = rows - r > 16 ? 2 : 1;
-            for (int p = 0; p < P; p++) pack_panel(&panels[p], w, row_bytes, r + 16 * (size_t)p, rows, b0, count, type);
-            const attend_block_q8 *xc = x + b0;
-            size_t t = 0;
-            for (; t + MM_TOKENS <= n_tokens; t += MM_TOKENS) {
-                const attend_block_q8 *xt = xc + t * x_stride_blocks;
-                float *yt = y + t * y_stride;
-                if (P == 2) matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, 4);
-                else matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, 4);
-            }
-            for (; t < n_tokens; t++) {
-                const attend_block_q8 *xt = xc + t * x_stride_blocks;
-                float *yt = y + t * y_stride;
-                if (P == 2) matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, 1);
-                else matmul_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, 1);
-            }
-        }
-    }
-}
+ATTEND_MATMUL_DRIVER(matmul_vnni, attend_block_q8, packed_panel, pack_panel, matmul_tile, MM_CHUNK, MM_TOKENS)
 
 ATTEND_AVX512_VNNI ATTEND_MATMUL_Q8(attend_matmul_q4_0_q8_avx512_vnni) {
     matmul_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q4_0);
@@ -1039,6 +1060,8 @@ ATTEND_MATVEC_Q16_BODY(attend_matvec_q8_0_q16_avx512, ATTEND_AVX512, deinterleav
 #define MM16_TOKENS 4
 #endif
 
+_Static_assert(MM16_TOKENS == 4 && MM_TOKENS == 4, "the shared tile helpers hold 4 tokens");
+
 typedef struct packed_panel16 {
     int32_t q[MM16_CHUNK][16][16];   // two int16 weights (k = 2g, 2g + 1) per row lane
     float d[MM16_CHUNK][16], m[MM16_CHUNK][16];
@@ -1096,58 +1119,13 @@ ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul16_ti
                 for (int p = 0; p < P; p++) sums[p][t] = _mm512_dpwssd_epi32(sums[p][t], weights[p], a);
             }
         }
-        for (int t = 0; t < T; t++) {
-            const attend_block_q16 *xb = &x[t * x_stride_blocks + i];
-            __m512 dx = _mm512_set1_ps(xb->d);
-            for (int p = 0; p < P; p++) {
-                __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(panels[p].d[i]), dx);
-                acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[p][t]), scale, acc[p][t]);
-                if (type == PACKED_Q4_1)
-                    acc[p][t] = _mm512_fmadd_ps(_mm512_loadu_ps(panels[p].m[i]), _mm512_set1_ps(xb->s), acc[p][t]);
-            }
-        }
+        accumulate_tile_block(acc, sums, panels[0].d[i], panels[P - 1].d[i], panels[0].m[i], panels[P - 1].m[i],
+                              (const char *)&x[i], x_stride_blocks * sizeof(attend_block_q16), type == PACKED_Q4_1, P, T);
     }
-    for (int p = 0; p < P; p++) {
-        size_t j = r + 16 * (size_t)p;
-        if (j >= rows) break;
-        __mmask16 m = rows - j >= 16 ? (__mmask16)0xFFFF : tail_mask16(rows - j);
-        for (int t = 0; t < T; t++) {
-            float *out = y + (size_t)t * y_stride + j;
-            __m512 v = first ? acc[p][t] : _mm512_add_ps(_mm512_maskz_loadu_ps(m, out), acc[p][t]);
-            _mm512_mask_storeu_ps(out, m, v);
-        }
-    }
+    store_tile(acc, y, y_stride, r, rows, first, P, T);
 }
 
-/// Chunk by chunk of k, panel pair by panel pair of rows (packed once), token tile by token tile.
-ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul16_vnni(
-    const uint8_t *w, size_t row_bytes, const attend_block_q16 *x, size_t x_stride_blocks, float *y, size_t y_stride,
-    size_t rows, size_t k, size_t n_tokens, packed_type type) {
-    packed_panel16 panels[2];
-    size_t blocks = k / ATTEND_QK;
-    for (size_t b0 = 0; b0 < blocks; b0 += MM16_CHUNK) {
-        size_t count = blocks - b0 < MM16_CHUNK ? blocks - b0 : MM16_CHUNK;
-        bool first = b0 == 0;
-        for (size_t r = 0; r < rows; r += 32) {
-            int P = rows - r > 16 ? 2 : 1;
-            for (int p = 0; p < P; p++) pack_panel16(&panels[p], w, row_bytes, r + 16 * (size_t)p, rows, b0, count, type);
-            const attend_block_q16 *xc = x + b0;
-            size_t t = 0;
-            for (; t + MM16_TOKENS <= n_tokens; t += MM16_TOKENS) {
-                const attend_block_q16 *xt = xc + t * x_stride_blocks;
-                float *yt = y + t * y_stride;
-                if (P == 2) matmul16_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, MM16_TOKENS);
-                else matmul16_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, MM16_TOKENS);
-            }
-            for (; t < n_tokens; t++) {
-                const attend_block_q16 *xt = xc + t * x_stride_blocks;
-                float *yt = y + t * y_stride;
-                if (P == 2) matmul16_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 2, 1);
-                else matmul16_tile(panels, xt, x_stride_blocks, yt, y_stride, r, rows, count, first, type, 1, 1);
-            }
-        }
-    }
-}
+ATTEND_MATMUL_DRIVER(matmul16_vnni, attend_block_q16, packed_panel16, pack_panel16, matmul16_tile, MM16_CHUNK, MM16_TOKENS)
 
 ATTEND_AVX512_VNNI ATTEND_MATMUL_Q16(attend_matmul_q4_0_q16_avx512_vnni) {
     matmul16_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q4_0);
