@@ -84,9 +84,8 @@ struct LanguageModelTests {
             var cache = model.makeCache()
             let logits = model.logits(for: ids, cache: &cache).scalars
             let reference = try Self.referenceLogits.tensor(named: prompt["logits_tensor"] as! String).scalars
-            let error = zip(logits, reference).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
-            let norm = reference.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-            #expect(error / norm < 5e-3, "prompt \(prompt["index"]!): relative L2 error \(error / norm)")
+            let error = relativeL2(logits, reference)
+            #expect(error < 5e-3, "prompt \(prompt["index"]!): relative L2 error \(error)")
 
             var next = logits
             var disagreements: [String] = []
@@ -115,9 +114,8 @@ struct LanguageModelTests {
         // same kernels elsewhere: only float summation orders differ.
         for (position, row) in rows.enumerated() {
             let expected = all.sliced(axis: 0, position..<(position + 1)).scalars
-            let error = zip(row.scalars, expected).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
-            let norm = expected.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-            #expect(error / norm < 2e-3, "position \(position): relative L2 \(error / norm)")
+            let error = relativeL2(row.scalars, expected)
+            #expect(error < 2e-3, "position \(position): relative L2 \(error)")
             #expect(Sampler.argmax(row.scalars) == Sampler.argmax(expected), "position \(position)")
         }
     }
@@ -174,9 +172,7 @@ struct LanguageModelTests {
         // …and sees what the whole conversation read from scratch in one pass gives.
         var fresh = generator.model.makeCache()
         let whole = generator.model.logits(for: firstTurn + first.tokens.dropLast() + secondTurn, cache: &fresh).scalars
-        let error = zip(continued, whole).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
-        let norm = whole.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-        #expect(error / norm < 1e-2, "relative L2 \(error / norm)")
+        #expect(relativeL2(continued, whole) < 1e-2, "relative L2 \(relativeL2(continued, whole))")
         #expect(Sampler.argmax(continued) == Sampler.argmax(whole))
     }
 }
@@ -190,9 +186,8 @@ extension LanguageModelTests {
             var cache = model.makeCache()
             let logits = model.logits(for: ids, cache: &cache).scalars
             let reference = try Self.referenceLogits.tensor(named: prompt["logits_tensor"] as! String).scalars
-            let error = zip(logits, reference).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
-            let norm = reference.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-            #expect(error / norm < 1e-4, "prompt \(prompt["index"]!): relative L2 error \(error / norm)")
+            let error = relativeL2(logits, reference)
+            #expect(error < 1e-4, "prompt \(prompt["index"]!): relative L2 error \(error)")
         }
     }
 }
@@ -210,9 +205,14 @@ extension LanguageModelTests {
             expectClose(prompt, tokens, tolerance: 1e-4, "\(name) tile vs matvec", floor: 1)
             let exact = matmul(x, matrix.dequantized().transposed())
             expectClose(blockQuantizedProduct(x, matrix, precision: .float32), exact, tolerance: 1e-5, "\(name) float32 panels", floor: 1)
-            let error = (prompt - exact).scalars.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-            let norm = exact.scalars.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-            #expect(error / norm < 1e-2, "\(name): 8-bit activations cost \(error / norm) relative L2")
+            let error = relativeL2(prompt.scalars, exact.scalars)
+            #expect(error < 1e-2, "\(name): 8-bit activations cost \(error) relative L2")
         }
     }
+}
+
+/// `‖a − b‖ / ‖b‖`, in Float64.
+func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+    let error = zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
+    return error / b.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
 }

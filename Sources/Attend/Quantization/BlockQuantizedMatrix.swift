@@ -70,7 +70,8 @@ public enum ActivationPrecision: String, Sendable, CaseIterable {
 /// With ``ActivationPrecision/int8`` each row of `x` is quantized to 8 bits per block of 32 and the
 /// kernels take integer dot products of whole blocks (AVX-512 VNNI, AVX2 or portable), scaled as
 /// `Σ_blocks d_w·d_x·Σ q_w·q_x (+ m_w·s_x)`; with ``ActivationPrecision/float32`` panels of 64 rows of
-/// `W` are dequantized (exactly as ggml does) and multiplied in Float32. Threads split the rows of `W`.
+/// `W` are dequantized (exactly as ggml does) and multiplied in Float32 — which is also how prompts
+/// run on CPUs without AVX-512 VNNI, where it is the faster of the two. Threads split the rows of `W`.
 /// The gradient flows to `x` only (`∂x = g·W`, with `W` dequantized); `W` is frozen.
 public func blockQuantizedProduct(_ x: Tensor, _ weight: BlockQuantizedMatrix, precision: ActivationPrecision = .float32) -> Tensor {
     let k = weight.columns
@@ -79,15 +80,20 @@ public func blockQuantizedProduct(_ x: Tensor, _ weight: BlockQuantizedMatrix, p
     let tokens = x.scalarCount / Swift.max(k, 1)
     let input = x.detached.contiguous()
     let output = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [weight.rows])
-    switch precision {
-    case .float32: multiplyDequantizingPanels(input.basePointer, tokens: tokens, weight, into: output.storage.base)
-    case .int8, .int16: multiplyQuantizingActivations(input.basePointer, tokens: tokens, weight, precision: precision,
-                                                       into: output.storage.base)
+    // Without AVX-512 VNNI the prompt kernels fall back to a matvec per token, slower than
+    // expanding panels for sgemm (57 vs 100 GFLOP/s on one Zen 4 core): prompts take the panels there.
+    if precision == .float32 || (tokens > 1 && !hasIntegerTile) {
+        multiplyDequantizingPanels(input.basePointer, tokens: tokens, weight, into: output.storage.base)
+    } else {
+        multiplyQuantizingActivations(input.basePointer, tokens: tokens, weight, precision: precision, into: output.storage.base)
     }
     return output.recordingGradient(from: [x]) { g in
         [matmul(g, weight.dequantized())]
     }
 }
+
+/// Whether the prompt kernels have their register tile here (the AVX-512 path with VNNI).
+private let hasIntegerTile = Hardware.instructionSet == .avx512 && Hardware.cpu.features.contains("avx512vnni")
 
 /// `y = x·Wᵀ` with Float32 activations: per thread, panels of 64 rows of `W` are dequantized into a
 /// 64 × k scratch (L2-resident) and multiplied by all tokens with sgemm.

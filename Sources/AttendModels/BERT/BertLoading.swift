@@ -19,19 +19,8 @@ extension BertModel {
         let model = Initialization.skipping { BertModel(configuration: configuration) }
         model.prune(heads: configuration.prunedHeads.mapValues(Set.init))
         try configuration.quantization?.prepare(model, file: directory + "/config.json")
-        var state: [String: Tensor] = [:]
         let prefix = file.entries.keys.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
-        for (name, parameter) in model.namedParameters() {
-            guard file.entries[prefix + name] != nil else {
-                throw ModelLoadingError(file: weightsPath, reason: "missing tensor '\(prefix + name)' (config.json describes \(configuration.layerCount) layers)")
-            }
-            let tensor = try file.tensor(named: prefix + name)
-            guard tensor.shape == parameter.tensor?.shape else {
-                throw ModelLoadingError(file: weightsPath, reason: "tensor '\(prefix + name)' has shape \(tensor.shape), config.json implies \(parameter.tensor?.shape ?? [])")
-            }
-            state[name] = tensor
-        }
-        try model.loadStateDict(state, strict: true)
+        try model.loadParameters(from: file, prefix: prefix, expectation: "config.json describes \(configuration.layerCount) layers")
         model.eval()
         return model
     }

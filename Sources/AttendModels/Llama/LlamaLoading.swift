@@ -88,18 +88,7 @@ extension LlamaModel {
         }
         let file = try SafeTensorsFile(path: weightsPath)
         let model = try Initialization.skipping { try LlamaModel(configuration: configuration) }
-        var state: [String: Tensor] = [:]
-        for (name, parameter) in model.namedParameters() {
-            guard file.entries[name] != nil else {
-                throw ModelLoadingError(file: weightsPath, reason: "missing tensor '\(name)' (config.json describes \(configuration.layerCount) layers)")
-            }
-            let tensor = try file.tensor(named: name)
-            guard tensor.shape == parameter.tensor?.shape else {
-                throw ModelLoadingError(file: weightsPath, reason: "tensor '\(name)' has shape \(tensor.shape), config.json implies \(parameter.tensor?.shape ?? [])")
-            }
-            state[name] = tensor
-        }
-        try model.loadStateDict(state, strict: true)
+        try model.loadParameters(from: file, expectation: "config.json describes \(configuration.layerCount) layers")
         model.eval()
         return model
     }
