@@ -33,14 +33,15 @@ struct LanguageModelBenchmark: ParsableCommand {
             Parallelism.threadCount = count
             var best = (prompt: Double.infinity, decode: Double.infinity, first: Double.infinity)
             for _ in 0..<Swift.max(runs, 1) {
-                var cache = llm.makeCache()
+                // Caches reserved up front, as TextGenerator does.
+                var cache = llm.makeCache(capacity: promptTokens)
                 best.prompt = Swift.min(best.prompt, seconds { consume(llm.logits(for: prompt, cache: &cache)) })
-                cache = llm.makeCache()
+                cache = llm.makeCache(capacity: decodeTokens + 1)
                 _ = llm.logits(for: [1], cache: &cache)
                 best.decode = Swift.min(best.decode, seconds {
                     for token in decodeInputs { consume(llm.logits(for: [token], cache: &cache)) }
                 })
-                cache = llm.makeCache()
+                cache = llm.makeCache(capacity: 33)
                 best.first = Swift.min(best.first, seconds {
                     var sampler = Sampler(.greedy)
                     consume(sampler.next(logits: llm.logits(for: shortPrompt, cache: &cache).scalars, history: shortPrompt))

@@ -29,4 +29,9 @@ public enum AttentionMask: Sendable {
     case additive(Tensor)
     /// The intersection of several masks; additive terms are summed.
     indirect case all([AttentionMask])
+
+    /// ``keyPadding(validLengths:)`` when lengths are given, else ``none`` (no padding).
+    public static func keyPadding(_ validLengths: [Int]?) -> AttentionMask {
+        validLengths.map { .keyPadding(validLengths: $0) } ?? .none
+    }
 }

@@ -60,7 +60,7 @@ public final class LxmertModel: Module {
         let text = embeddings(ids: ids, typeIds: typeIds)
         let encoded = encoder(text: text, textMask: .keyPadding(validLengths: textLengths), visualFeatures: visualFeatures,
                               visualPositions: visualPositions,
-                              visionMask: regionCounts.map { .keyPadding(validLengths: $0) } ?? .none,
+                              visionMask: .keyPadding(regionCounts),
                               returningAttention: returningAttention)
         return Output(language: encoded.language, vision: encoded.vision, pooled: pooler(encoded.language),
                       languageAttentions: encoded.languageAttentions, visionAttentions: encoded.visionAttentions,

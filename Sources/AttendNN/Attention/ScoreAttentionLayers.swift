@@ -27,7 +27,7 @@ public final class CosineAttention: Module {
         let scale = exp(minimum(logitScale, Tensor(Foundation.log(100))))
         let heads = cosineAttention(query: qkv.selecting(axis: 0, index: 0), key: qkv.selecting(axis: 0, index: 1),
                                     value: qkv.selecting(axis: 0, index: 2), scale: scale, mask: mask)
-        return outputProjection(heads.permuted([0, 2, 1, 3]).reshaped([b, l, e]))
+        return outputProjection(mergeHeads(heads))                                          // [B, L, E]
     }
 }
 

@@ -45,11 +45,10 @@ public func attention(_ x: Tensor, over context: Tensor, query: Linear, key: Lin
 /// merges the heads back to `[B, Lq, E]`.
 private func attendHeads(query: Tensor, key: Tensor, value: Tensor, headCount: Int, mask: AttentionMask,
                          returningWeights: Bool, headGate: Tensor? = nil) -> (output: Tensor, weights: Tensor?) {
-    let (b, lq, e) = (query.shape[0], query.shape[1], query.shape[2])
+    let e = query.shape[2]
     precondition(e % headCount == 0 && key.shape[2] == e && value.shape[2] == e,
                  "attention: projections \(query.shape), \(key.shape), \(value.shape) do not split into \(headCount) heads")
-    func heads(_ y: Tensor) -> Tensor { y.reshaped([b, y.shape[1], headCount, e / headCount]).permuted([0, 2, 1, 3]) }
-    let (q, k, v) = (heads(query), heads(key), heads(value))
+    let (q, k, v) = (splitHeads(query, heads: headCount), splitHeads(key, heads: headCount), splitHeads(value, heads: headCount))
     var weights: Tensor?
     let attended: Tensor
     if returningWeights {
@@ -62,5 +61,5 @@ private func attendHeads(query: Tensor, key: Tensor, value: Tensor, headCount: I
         precondition(headGate.shape == [headCount], "attention: head gate \(headGate.shape) for \(headCount) heads")
         gated = attended * headGate.reshaped([1, headCount, 1, 1])
     }
-    return (gated.permuted([0, 2, 1, 3]).reshaped([b, lq, e]), weights)
+    return (mergeHeads(gated), weights)                                         // [B, Lq, E]
 }

@@ -61,8 +61,8 @@ public final class LXMERTCoAttentionLayer: Module {
                                regionCounts: [Int]? = nil) -> (text: Tensor, image: Tensor) {
         let t = crossAttention(text, context: image, queryLengths: textLengths, contextLengths: regionCounts).output
         let v = crossAttention(image, context: text, queryLengths: regionCounts, contextLengths: textLengths).output
-        let textMask: AttentionMask = textLengths.map { .keyPadding(validLengths: $0) } ?? .none
-        let imageMask: AttentionMask = regionCounts.map { .keyPadding(validLengths: $0) } ?? .none
+        let textMask: AttentionMask = .keyPadding(textLengths)
+        let imageMask: AttentionMask = .keyPadding(regionCounts)
         return (textLayer(t, mask: textMask), imageLayer(v, mask: imageMask))
     }
 }

@@ -20,7 +20,7 @@ public final class CrossModalAttention: Module {
     /// - Returns: the updated queries `[B, Lt, Dt]` and the attention weights `[B, H, Lt, Li]`.
     public func callAsFunction(_ queries: Tensor, context: Tensor, queryLengths: [Int]? = nil,
                                contextLengths: [Int]? = nil, returningWeights: Bool = false) -> (output: Tensor, weights: Tensor?) {
-        let mask: AttentionMask = contextLengths.map { .keyPadding(validLengths: $0) } ?? .none
+        let mask: AttentionMask = .keyPadding(contextLengths)
         var attended: Tensor, weights: Tensor?
         if returningWeights {
             (attended, weights) = attention.attentionWithWeights(queries, key: context, value: context, mask: mask)

@@ -102,8 +102,8 @@ public final class HybridFusion: Module {
     /// Logits `[B, K]` for text `[B, Lt, D]` and image features `[B, Li, D]`.
     public func callAsFunction(text: Tensor, image: Tensor, textLengths: [Int]? = nil, regionCounts: [Int]? = nil) -> Tensor {
         var (t, v) = (text, image)
-        let textMask: AttentionMask = textLengths.map { .keyPadding(validLengths: $0) } ?? .none
-        let imageMask: AttentionMask = regionCounts.map { .keyPadding(validLengths: $0) } ?? .none
+        let textMask: AttentionMask = .keyPadding(textLengths)
+        let imageMask: AttentionMask = .keyPadding(regionCounts)
         for index in textLayers.indices {
             t = textLayers[index](t, mask: textMask)
             v = imageLayers[index](v, mask: imageMask)

@@ -70,7 +70,7 @@ public final class TwoStreamAttention: Module {
         let (l, d) = (h.shape[1], h.shape[2])
         let (n, dh) = (headCount, headDimension)
         func project(_ x: Tensor, _ weight: Tensor) -> Tensor {            // [B, L, D] → [B, n, L, dh]
-            matmul(x, weight.reshaped([d, n * dh])).reshaped([x.shape[0], x.shape[1], n, dh]).permuted([0, 2, 1, 3])
+            splitHeads(matmul(x, weight.reshaped([d, n * dh])), heads: n)
         }
         let keys = project(h, key), values = project(h, value)
         let positionKeys = matmul(context.positions, position.reshaped([d, n * dh]))
@@ -93,7 +93,7 @@ public final class TwoStreamAttention: Module {
             return (matmul(weights, values), weights)                                           // [B, n, L, dh]
         }
         func finish(_ vectors: Tensor, residual: Tensor) -> Tensor {        // [B, n, Q, dh] → LN(residual + vectors·O)
-            let merged = vectors.permuted([0, 2, 1, 3]).reshaped([vectors.shape[0], vectors.shape[2], n * dh])
+            let merged = mergeHeads(vectors)                                 // [B, Q, n·dh]
             return norm(residual + matmul(merged, output.reshaped([d, n * dh]).transposed()))
         }
 
