@@ -1,6 +1,9 @@
 import ArgumentParser
 import Attend
+import AttendDemos
 import AttendModels
+import AttendNN
+import AttendTraining
 import AttendVisualization
 import Foundation
 
@@ -16,6 +19,11 @@ struct ExplainCommand: ParsableCommand {
             Examples:
               attend explain --method integrated-gradients "A man is eating food." --pair "Someone is having lunch." -o why.html
               attend explain --model ~/.cache/attend/models/SmolLM2-135M-Instruct --method grad-attention "The capital of France is" -o next.png
+            With --image (a PNG of a handwritten digit, dark on light) and --checkpoint (the folder
+            `attend train digits --output DIR` wrote), the Vision Transformer's class is explained over its
+            4×4 patches (rollout, flow) or its pixels (integrated-gradients), laid over the image (.png).
+              attend train digits --output runs/digits
+              attend explain --image seven.png --checkpoint runs/digits --method integrated-gradients -o why-7.png
             Rollout averages heads and can credit tokens no head uses for the output; gradients saturate and
             can miss a token that matters. Compare methods before trusting one.
             """)
@@ -27,8 +35,10 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Language models: the next token to explain (its text or id; default: the most likely).") var target: String?
     @Option(help: "Embedders: the second text, whose similarity integrated gradients explain.") var pair: String?
     @Option(help: "Integration steps for integrated-gradients.") var steps = 32
-    @Option(name: [.short, .customLong("output")], help: "Where to write: a .html, .png or .svg file.") var output: String
-    @Argument(help: "The text.") var text: String
+    @Option(help: "A PNG image of a digit to explain with the digits Vision Transformer (see --checkpoint).") var image: String?
+    @Option(help: "With --image: the folder `attend train digits --output DIR` wrote (its checkpoint/ holds the model).") var checkpoint: String?
+    @Option(name: [.short, .customLong("output")], help: "Where to write: a .html, .png or .svg file (.png for --image).") var output: String
+    @Argument(help: "The text (not with --image).") var text: String?
 
     func validate() throws {
         try validateArgumentEncoding()
@@ -39,10 +49,22 @@ struct ExplainCommand: ParsableCommand {
             throw ValidationError("--output must end in .html, .png or .svg, got \(output)")
         }
         guard (1...1000).contains(steps) else { throw ValidationError("--steps must be in 1...1000") }
+        if image != nil {
+            guard text == nil, pair == nil, model == nil else { throw ValidationError("--image explains an image: no text, --pair or --model") }
+            guard checkpoint != nil else { throw ValidationError("--image needs --checkpoint DIR (from `attend train digits --output DIR`)") }
+            guard (output as NSString).pathExtension.lowercased() == "png" else { throw ValidationError("--image writes a .png") }
+        } else if text == nil {
+            throw ValidationError("give the text to explain, or --image FILE.png")
+        }
     }
 
     func run() throws {
         let method = ExplanationMethod(rawValue: self.method)!
+        if let image, let checkpoint {
+            try explainImage(image, checkpoint: checkpoint, method: method)
+            return
+        }
+        let text = self.text!
         let location = model ?? ModelStore.defaultModelDirectory
         let explanation: TokenExplanation
         do {
@@ -76,6 +98,35 @@ struct ExplainCommand: ParsableCommand {
         let top = zip(explanation.tokens, explanation.scores).sorted { $0.1 > $1.1 }.prefix(3)
         FileHandle.standardError.write(Data(("wrote \(output): \(explanation.method); \(explanation.target); most credited: "
             + top.map { "\($0.0.debugDescription) \(String(format: "%.3g", $0.1))" }.joined(separator: ", ") + "\n").utf8))
+    }
+
+    /// The digits ViT's class for `path`, explained and drawn over the image.
+    func explainImage(_ path: String, checkpoint: String, method: ExplanationMethod) throws {
+        let model = VisionTransformerClassifier(configuration: DigitsDemo.configuration)
+        let folder = FileManager.default.fileExists(atPath: checkpoint + "/checkpoint") ? checkpoint + "/checkpoint" : checkpoint
+        _ = try Checkpoint.loadModel(from: folder, into: model)
+        model.eval()
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+        let picture = try PNG.decode(data)
+        let pixels = DigitImage.inkGrid(picture, side: 8)                                       // 64 values in 0…1
+        let classTarget = try target.map { text -> Int in
+            guard let digit = Int(text), (0...9).contains(digit) else { throw CLIError("--target for a digit image is a class 0…9, got \(text)") }
+            return digit
+        }
+        let explanation: ImageExplanation
+        do {
+            explanation = try model.explain(image: Tensor(shape: [1, 1, 8, 8], scalars: pixels), target: classTarget, method: method, steps: steps)
+        } catch let error as ExplanationError {
+            throw CLIError("\(error)")
+        }
+        let drawn = DigitImage.picture(pixels: pixels, side: 8, scores: explanation.scores, rows: explanation.rows, columns: explanation.columns,
+                                       caption: "class \(explanation.target) (predicted \(explanation.predicted)) - \(explanation.method)")
+        do {
+            try PNG.encode(drawn).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(output): \(error.localizedDescription)")
+        }
+        FileHandle.standardError.write(Data("wrote \(output): predicted \(explanation.predicted), explained class \(explanation.target); \(explanation.method)\n".utf8))
     }
 
     /// `--target` as a token id: a number, or text that is exactly one token.

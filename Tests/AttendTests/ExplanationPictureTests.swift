@@ -1,5 +1,7 @@
 import Attend
+import AttendDemos
 import AttendModels
+import AttendNN
 import AttendVisualization
 import Foundation
 import Testing
@@ -74,5 +76,51 @@ struct ExplanationPictureTests {
         #expect(bad.status != 0 && bad.error.contains("--method must be one of"))
         let noPair = try CLITests.run("explain", "--method", "integrated-gradients", "text", "-o", folder + "/x.png")
         #expect(noPair.status != 0 && noPair.error.contains("--pair"))
+    }
+
+    @Test func imageExplanationsCoverPatchesAndPixels() throws {
+        Initialization.seed(3)
+        let model = VisionTransformerClassifier(configuration: DigitsDemo.configuration)
+        model.eval()
+        let (images, _) = try DigitsDemo.dataset()
+        let image = images.sliced(axis: 0, 0..<1)
+        let rollout = try model.explain(image: image, method: .rollout)
+        #expect(rollout.rows == 4 && rollout.columns == 4 && rollout.scores.count == 16)
+        let pixels = try model.explain(image: image, target: 3, method: .integratedGradients, steps: 64)
+        #expect(pixels.rows == 8 && pixels.scores.count == 64 && pixels.target == 3)
+        // Completeness: the attributions add up to the class logit's change from a black image.
+        let logit: (Tensor) -> Float = { model($0).scalars[3] }
+        let change = logit(image) - logit(Tensor.zeros(image.shape))
+        #expect(abs(pixels.scores.reduce(0, +) - change) < 0.02 * max(abs(change), 1))
+        #expect(throws: ExplanationError.self) { try model.explain(image: image, target: 12, method: .rollout) }
+    }
+
+    @Test func explainCommandDrawsADigit() throws {
+        let folder = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let trained = try CLITests.run("train", "digits", "--steps", "60", "--output", folder + "/digits")
+        #expect(trained.status == 0, "\(trained.error)")
+        // A digit from the dataset, drawn dark on light at 8× (what a person would save).
+        let (images, _) = try DigitsDemo.dataset()
+        let ink = images.sliced(axis: 0, 0..<1).scalars
+        var picture = RGBImage(width: 64, height: 64)
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let v = UInt8(255 - Int(ink[(y / 8) * 8 + x / 8] * 255))
+                picture.fill(x: x, y: y, width: 1, height: 1, color: RGB(v, v, v))
+            }
+        }
+        try PNG.encode(picture).write(to: URL(fileURLWithPath: folder + "/digit.png"))
+        #expect(DigitImage.inkGrid(picture, side: 8).enumerated().allSatisfy { abs($0.element - ink[$0.offset]) < 1e-2 })
+        for method in ["rollout", "integrated-gradients"] {
+            let result = try CLITests.run("explain", "--image", folder + "/digit.png", "--checkpoint", folder + "/digits",
+                                          "--method", method, "-o", folder + "/why.png")
+            #expect(result.status == 0, "\(result.error)")
+            #expect(result.error.contains("predicted"))
+            let drawn = try PNG.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/why.png")))
+            #expect(drawn.width >= 2 * 128 && drawn.height > 128)
+        }
+        let missing = try CLITests.run("explain", "--image", folder + "/digit.png", "-o", folder + "/x.png")
+        #expect(missing.status != 0 && missing.error.contains("--checkpoint"))
     }
 }
