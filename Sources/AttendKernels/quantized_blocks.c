@@ -336,8 +336,12 @@ ATTEND_AVX2 static inline __m256i dot_u8s8_avx2(__m256i a, __m256i b) {
 
 /// Defines an AVX2 matvec for one type: `BYTES` per block; `PREPARE` runs once per block of x (has
 /// `xq`), `DOT(b)` gives the int32 lanes of the block at b, `OFFSET(b)` true for Q4_1's m term.
-#define ATTEND_MATVEC_AVX2(name, BYTES, PREPARE, DOT, HAS_MIN)                                            \
-    ATTEND_AVX2 ATTEND_MATVEC_Q8(name) {                                                                  \
+#define ATTEND_MATVEC_AVX2(name, BYTES, PREPARE, DOT, HAS_MIN) \
+    ATTEND_MATVEC_4ROWS(ATTEND_AVX2, name, BYTES, PREPARE, DOT, HAS_MIN)
+/// The 4-rows-per-pass q8 matvec for one instruction set (TARGET: its attribute); the AVX2 and VNNI
+/// variants differ only in DOT and PREPARE.
+#define ATTEND_MATVEC_4ROWS(TARGET, name, BYTES, PREPARE, DOT, HAS_MIN)                                   \
+    TARGET ATTEND_MATVEC_Q8(name) {                                                                       \
         size_t blocks = k / ATTEND_QK, r = 0;                                                             \
         for (; r < rows; r += ROWS_PER_PASS) {                                                            \
             int R = rows - r < ROWS_PER_PASS ? (int)(rows - r) : ROWS_PER_PASS;                           \
@@ -467,36 +471,9 @@ ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8
 ///   Q8_0: w·x = (w ⊕ 0x80)·x − 128·x, with w ⊕ 0x80 = w + 128 read as u8: dpbusd(−128·x lanes,
 ///         w ⊕ 0x80, x), the correction again once per block of x.
 /// (512-bit registers would not help: Zen 4 splits them in two, and a block is 32 bytes.)
-#define ATTEND_MATVEC_VNNI(name, BYTES, PREPARE, DOT, HAS_MIN)                                            \
-    ATTEND_AVX512_VNNI ATTEND_MATVEC_Q8(name) {                                                           \
-        size_t blocks = k / ATTEND_QK, r = 0;                                                             \
-        for (; r < rows; r += ROWS_PER_PASS) {                                                            \
-            int R = rows - r < ROWS_PER_PASS ? (int)(rows - r) : ROWS_PER_PASS;                           \
-            const uint8_t *row[ROWS_PER_PASS];                                                            \
-            __m256 acc[ROWS_PER_PASS];                                                                    \
-            __m128 offsets[ROWS_PER_PASS];                                                                \
-            for (int i = 0; i < ROWS_PER_PASS; i++) {                                                     \
-                row[i] = (const uint8_t *)w + (r + (i < R ? i : 0)) * row_bytes;                          \
-                acc[i] = _mm256_setzero_ps();                                                             \
-                offsets[i] = _mm_setzero_ps();                                                            \
-            }                                                                                             \
-            const char *ahead = (const char *)w + (r + PREFETCH_GROUPS * ROWS_PER_PASS) * row_bytes;      \
-            for (size_t i = 0; i < blocks; i++) {                                                         \
-                PREFETCH_GROUP_SLICE(ahead + i * ROWS_PER_PASS * BYTES, ROWS_PER_PASS * BYTES)            \
-                __m256i xq = _mm256_loadu_si256((const __m256i *)x[i].qs);                                \
-                __m128 xs = _mm_castpd_ps(_mm_load_sd((const double *)&x[i].d));                          \
-                PREPARE                                                                                   \
-                for (int j = 0; j < ROWS_PER_PASS; j++) {                                                 \
-                    const uint8_t *b = row[j] + i * BYTES;                                                \
-                    __m128 p = _mm_mul_ps(load_scales(b), xs);                                            \
-                    if (HAS_MIN) offsets[j] = _mm_add_ps(offsets[j], p);                                  \
-                    acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DOT(b)), _mm256_broadcastss_ps(p), acc[j]); \
-                }                                                                                         \
-            }                                                                                             \
-            for (int j = 0; j < R; j++)                                                                   \
-                y[r + j] = hsum256(acc[j]) + (HAS_MIN ? _mm_cvtss_f32(_mm_movehdup_ps(offsets[j])) : 0);  \
-        }                                                                                                 \
-    }
+#define ATTEND_MATVEC_VNNI(name, BYTES, PREPARE, DOT, HAS_MIN) \
+    ATTEND_MATVEC_4ROWS(ATTEND_AVX512_VNNI, name, BYTES, PREPARE, DOT, HAS_MIN)
+
 
 #define DOT_Q4_1_VNNI(b) _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles256((b) + 4), xq)
 #define DOT_Q4_0_VNNI(b) _mm256_dpbusd_epi32(correction, nibbles256((b) + 2), xq)

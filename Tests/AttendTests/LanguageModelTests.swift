@@ -73,17 +73,23 @@ struct LanguageModelTests {
         #expect(template.render(messages) == golden["chat_rendered"] as! String)
     }
 
-    /// Relative L2 error of our last-position logits (quantized 8-bit activations, as llama.cpp)
-    /// against transformers' float32, and greedy agreement under teacher forcing wherever the
-    /// reference's top-two margin exceeds 0.05.
+    /// Each golden prompt read by `model`: the cache holding it, our last-position logits and transformers'.
+    static func promptLogits(_ model: LlamaModel) throws -> [(prompt: [String: Any], cache: LlamaCache, logits: [Float], reference: [Float])] {
+        try (golden("llm")["prompts"] as! [[String: Any]]).map { prompt in
+            var cache = model.makeCache()
+            let logits = model.logits(for: prompt["ids"] as! [Int], cache: &cache).scalars
+            return (prompt, cache, logits, try referenceLogits.tensor(named: prompt["logits_tensor"] as! String).scalars)
+        }
+    }
+
+    /// Relative L2 error of our last-position logits (16-bit activations, the default) against
+    /// transformers' float32, and greedy agreement under teacher forcing wherever the reference's
+    /// top-two margin exceeds 0.05.
     @Test func logitsAndGreedyStepsFollowTransformers() throws {
         guard RealLanguageModel.isAvailable, let generator = RealLanguageModel.generator else { return }
         let model = generator.model
-        for prompt in try Self.golden("llm")["prompts"] as! [[String: Any]] {
-            let ids = prompt["ids"] as! [Int]
-            var cache = model.makeCache()
-            let logits = model.logits(for: ids, cache: &cache).scalars
-            let reference = try Self.referenceLogits.tensor(named: prompt["logits_tensor"] as! String).scalars
+        for (prompt, promptCache, logits, reference) in try Self.promptLogits(model) {
+            var cache = promptCache
             let error = relativeL2(logits, reference)
             #expect(error < 5e-3, "prompt \(prompt["index"]!): relative L2 error \(error)")
 
@@ -181,11 +187,7 @@ extension LanguageModelTests {
     @Test func dequantizedWeightsGiveTransformersLogits() throws {
         guard RealLanguageModel.isAvailable, let path = RealLanguageModel.path else { return }
         let model = try LlamaModel.load(gguf: GGUFFile(path: path), dequantizing: true)
-        for prompt in try Self.golden("llm")["prompts"] as! [[String: Any]] {
-            let ids = prompt["ids"] as! [Int]
-            var cache = model.makeCache()
-            let logits = model.logits(for: ids, cache: &cache).scalars
-            let reference = try Self.referenceLogits.tensor(named: prompt["logits_tensor"] as! String).scalars
+        for (prompt, _, logits, reference) in try Self.promptLogits(model) {
             let error = relativeL2(logits, reference)
             #expect(error < 1e-4, "prompt \(prompt["index"]!): relative L2 error \(error)")
         }
