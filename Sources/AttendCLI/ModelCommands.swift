@@ -55,6 +55,10 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             let started = Date()
+            if LanguageModelOptions.isLanguageModel(options.directory) {
+                try describeLanguageModel(started: started)
+                return
+            }
             let embedder = try options.loadEmbedder()
             let c = embedder.model.configuration
             print("model:      \(options.directory)")
@@ -69,6 +73,24 @@ struct ModelCommand: ParsableCommand {
             print("weights:    " + (int8 + int8Tables == 0 ? "float32"
                 : "int8 in \(int8) of \(linears.count) Linear layers (dynamic quantization) and \(int8Tables) of \(tables.count) embedding tables, the rest float32"))
             print("embedding:  \(embedder.dimension) dimensions, \(embedder.pooling.rawValue) pooling\(embedder.normalizes ? ", L2-normalized" : "")")
+            print(String(format: "loaded in   %.0f ms", Date().timeIntervalSince(started) * 1000))
+        }
+
+        /// A Llama-family model: its shape, weight types, tokenizer and chat template.
+        func describeLanguageModel(started: Date) throws {
+            let generator = try TextGenerator.load(path: options.directory)
+            let c = generator.model.configuration
+            print("model:      \(options.directory)")
+            print("Llama:      \(c.layerCount) layers, \(c.headCount) query heads sharing \(c.keyValueHeadCount) key/value heads (head \(c.headDimension)), width \(c.hiddenSize), FFN \(c.intermediateSize)")
+            print("positions:  RoPE θ \(c.ropeBase) (\(c.ropePairing == .interleaved ? "adjacent pairs, GGUF layout" : "halves, Hugging Face layout")), context \(c.contextLength)")
+            let projections = generator.model.namedModules().compactMap { $0.module as? BlockQuantizedLinear }
+            let types = Dictionary(grouping: projections, by: { $0.matrix.type.description }).mapValues(\.count)
+            let bytes = projections.reduce(0) { $0 + $1.matrix.byteCount }
+            print("weights:    " + (types.isEmpty ? "float32"
+                : types.keys.sorted().map { "\(types[$0]!) \($0)" }.joined(separator: ", ") + String(format: " matrices kept quantized (%.1f MB)", Double(bytes) / 1e6))
+                + (c.tiesWordEmbeddings ? "; output tied to the embedding" : ""))
+            print("tokenizer:  byte-level BPE, \(generator.tokenizer.tokens.count) tokens (\(generator.tokenizer.preTokenization.rawValue) pre-tokenizer)")
+            print("chat:       " + (generator.chatTemplate.map { "ChatML" + ($0.defaultSystemPrompt.map { ", default system prompt \"\($0)\"" } ?? "") } ?? "none"))
             print(String(format: "loaded in   %.0f ms", Date().timeIntervalSince(started) * 1000))
         }
     }

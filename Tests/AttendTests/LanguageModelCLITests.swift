@@ -57,6 +57,15 @@ struct LanguageModelCLITests {
         }
     }
 
+    @Test func modelInfoDescribesTheLanguageModel() throws {
+        guard RealLanguageModel.isAvailable, let path = RealLanguageModel.path else { return }
+        let result = try Self.run(["model", "info", "--model", path])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("30 layers, 9 query heads sharing 3 key/value heads"))
+        #expect(result.output.contains("210 Q4_1, 1 Q8_0 matrices kept quantized"))
+        #expect(result.output.contains("ChatML"))
+    }
+
     @Test func tokenizePrintsLlamaCppIds() throws {
         guard RealLanguageModel.isAvailable, let path = RealLanguageModel.path else { return }
         let result = try Self.run(["tokenize", "--model", path, "Hello, world!"])
