@@ -58,15 +58,17 @@ static inline float load_half(const uint8_t *p) {
     return half_to_float(load_u16(p));
 }
 
-/// quantize_row_q8's scale and inverse from a block's max|x|, shared by every path: d = amax/127,
-/// inverse = 1/d; below 127·FLT_MIN both are 0 (1/d would overflow), and the block is zeros.
-static inline void q8_scale(float amax, float *d, float *inverse) {
-    if (!(amax >= 127.0f * FLT_MIN)) {
+/// quantize_row_q8/q16's scale and inverse from a block's max|x|, shared by every path:
+/// d = amax/limit (limit 127 or 32767), inverse = 1/d; below limit·FLT_MIN both are 0 (1/d would
+/// overflow), and the block is zeros. For 32767, amax·inverse is 32767 to within 2 ulp, so
+/// nearbyint never leaves ±32767.
+static inline void block_scale(float amax, float limit, float *d, float *inverse) {
+    if (!(amax >= limit * FLT_MIN)) {
         *d = 0;
         *inverse = 0;
         return;
     }
-    *d = amax / 127.0f;
+    *d = amax / limit;
     *inverse = 1.0f / *d;
 }
 
@@ -118,7 +120,7 @@ void attend_quantize_row_q8_portable(const float *x, attend_block_q8 *y, size_t 
     for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
         float amax = 0, d, inverse;
         for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
-        q8_scale(amax, &d, &inverse);
+        block_scale(amax, 127.0f, &d, &inverse);
         int32_t sum = 0;
         for (int j = 0; j < 32; j++) {
             int32_t q = (int32_t)nearbyintf(x[j] * inverse);
@@ -280,32 +282,42 @@ ATTEND_AVX2 void attend_dequantize_bf16_avx2(const void *x, float *y, size_t n) 
     for (; i < n; i++) y[i] = attend_from_bits((uint32_t)load_u16(h + 2 * i) << 16);
 }
 
+/// One block of 32 floats loaded (v), scaled to ±limit and rounded half to even (q, int32 lanes,
+/// as nearbyintf): d out, Σ q returned. max|x| over 4 ymm is exact in any order. Shared by the
+/// AVX2 q8 and q16 quantizers, which differ only in how they narrow and store q.
+ATTEND_AVX2 static inline int32_t round_block_avx2(const float *x, float limit, __m256 v[4], __m256i q[4], float *d) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 amax = _mm256_setzero_ps();
+    for (int p = 0; p < 4; p++) {
+        v[p] = _mm256_loadu_ps(x + 8 * p);
+        amax = _mm256_max_ps(amax, _mm256_and_ps(v[p], magnitude));
+    }
+    float inverse;
+    block_scale(hmax256(amax), limit, d, &inverse);
+    __m256 scale = _mm256_set1_ps(inverse);
+    for (int p = 0; p < 4; p++) q[p] = _mm256_cvtps_epi32(_mm256_mul_ps(v[p], scale));
+    __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    return _mm_cvtsi128_si32(s4);
+}
+
 /// max|x| over 4 ymm (exact, any order), the shared scalar step, then cvtps2dq (half to even, as
 /// nearbyintf) and two saturating packs (no-ops: |q| ≤ 127). The packs interleave 128-bit lanes;
 /// a permute puts the 32 bytes back in order.
 ATTEND_AVX2 void attend_quantize_row_q8_avx2(const float *x, attend_block_q8 *y, size_t n) {
-    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
-        __m256 v[4], amax = _mm256_setzero_ps();
-        for (int p = 0; p < 4; p++) {
-            v[p] = _mm256_loadu_ps(x + 8 * p);
-            amax = _mm256_max_ps(amax, _mm256_and_ps(v[p], magnitude));
-        }
-        float d, inverse;
-        q8_scale(hmax256(amax), &d, &inverse);
-        __m256 scale = _mm256_set1_ps(inverse);
+        __m256 v[4];
         __m256i q[4];
-        for (int p = 0; p < 4; p++) q[p] = _mm256_cvtps_epi32(_mm256_mul_ps(v[p], scale));
-        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        float d;
+        int32_t total = round_block_avx2(x, 127.0f, v, q, &d);
         // After the two packs, dword i holds 4 bytes of q[i % 4] (i < 4: its elements 0–3, else 4–7).
         __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
         bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)y->qs, bytes);
         y->d = d;
-        y->s = d * (float)_mm_cvtsi128_si32(s4);
+        y->s = d * (float)total;
     }
 }
 
@@ -453,7 +465,7 @@ ATTEND_AVX512 void attend_quantize_row_q8_avx512(const float *x, attend_block_q8
     for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
         __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
         float d, inverse;
-        q8_scale(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))), &d, &inverse);
+        block_scale(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))), 127.0f, &d, &inverse);
         __m512 scale = _mm512_set1_ps(inverse);
         __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, scale)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, scale));
         _mm_storeu_si128((__m128i *)y->qs, _mm512_cvtepi32_epi8(q0));
@@ -713,18 +725,6 @@ ATTEND_VNNI_OR_AVX2(MATMUL, matmul_q8_0_q8)
 // of (x₀₋₇ + x₁₆₋₂₃) + (x₈₋₁₅ + x₂₄₋₃₁)), which the portable and AVX-512 paths spell out, so that
 // every path stores the same float.
 
-/// quantize_row_q16's scale and inverse from a block's max|x|: d = amax/32767, inverse = 1/d;
-/// below 32767·FLT_MIN both are 0 (1/d would overflow), and qs is zeros. amax·inverse is 32767 to
-/// within 2 ulp, so nearbyint never leaves ±32767.
-static inline void q16_scale(float amax, float *d, float *inverse) {
-    if (!(amax >= 32767.0f * FLT_MIN)) {
-        *d = 0;
-        *inverse = 0;
-        return;
-    }
-    *d = amax / 32767.0f;
-    *inverse = 1.0f / *d;
-}
 
 /// Σ of a block's 32 floats in attend_block_q16's order: t[j] = x[j] + x[j+16], then halves folded.
 static inline float q16_block_sum(const float *x) {
@@ -739,7 +739,7 @@ void attend_quantize_row_q16_portable(const float *x, attend_block_q16 *y, size_
     for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
         float amax = 0, d, inverse;
         for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
-        q16_scale(amax, &d, &inverse);
+        block_scale(amax, 32767.0f, &d, &inverse);
         int32_t sum = 0;
         for (int j = 0; j < 32; j++) {
             int32_t q = (int32_t)nearbyintf(x[j] * inverse);
@@ -821,27 +821,16 @@ ATTEND_MATMUL_Q16_BY_MATVEC(attend_matmul_q8_0_q16_portable, attend_matvec_q8_0_
 /// 32767) per 16 values, whose 128-bit-lane interleave vpermq undoes; s by hsum256 (the order
 /// attend_block_q16 defines).
 ATTEND_AVX2 void attend_quantize_row_q16_avx2(const float *x, attend_block_q16 *y, size_t n) {
-    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
-        __m256 v[4], amax = _mm256_setzero_ps();
-        for (int p = 0; p < 4; p++) {
-            v[p] = _mm256_loadu_ps(x + 8 * p);
-            amax = _mm256_max_ps(amax, _mm256_and_ps(v[p], magnitude));
-        }
-        float d, inverse;
-        q16_scale(hmax256(amax), &d, &inverse);
-        __m256 scale = _mm256_set1_ps(inverse);
+        __m256 v[4];
         __m256i q[4];
-        for (int p = 0; p < 4; p++) q[p] = _mm256_cvtps_epi32(_mm256_mul_ps(v[p], scale));
-        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        float d;
+        int32_t total = round_block_avx2(x, 32767.0f, v, q, &d);
         _mm256_storeu_si256((__m256i *)y->qs, _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8));
         _mm256_storeu_si256((__m256i *)(y->qs + 16), _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8));
         y->d = d;
         y->s = hsum256(_mm256_add_ps(_mm256_add_ps(v[0], v[2]), _mm256_add_ps(v[1], v[3])));
-        y->sum = _mm_cvtsi128_si32(s4);
+        y->sum = total;
         y->pad = 0;
     }
 }
@@ -987,7 +976,7 @@ ATTEND_AVX512 void attend_quantize_row_q16_avx512(const float *x, attend_block_q
     for (size_t i = 0; i < n / ATTEND_QK; i++, x += ATTEND_QK, y++) {
         __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
         float d, inverse;
-        q16_scale(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))), &d, &inverse);
+        block_scale(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))), 32767.0f, &d, &inverse);
         __m512 scale = _mm512_set1_ps(inverse);
         __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, scale)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, scale));
         _mm256_storeu_si256((__m256i *)y->qs, _mm512_cvtepi32_epi16(q0));
