@@ -144,8 +144,11 @@ static void bench_matvec(void) {
 typedef void matmul_fn(const void *, size_t, const attend_block_q8 *, size_t, float *, size_t, size_t, size_t, size_t);
 typedef void matmul16_fn(const void *, size_t, const attend_block_q16 *, size_t, float *, size_t, size_t, size_t, size_t);
 
+/// Tokens per matmul call (`./bench_quantized_blocks matmul N`; 512 by default, a prompt; 2–16 is a decoding batch).
+static size_t matmul_tokens = 512;
+
 static void bench_matmul(void) {
-    const size_t tokens = 512;
+    const size_t tokens = matmul_tokens;
     struct { size_t rows, k; } shapes[] = {{576, 576}, {192, 576}, {1536, 576}, {576, 1536}};
     omp_set_num_threads(1);
     printf("\nmatmul, one thread, %zu tokens: GFLOP/s (2·tokens·rows·k per call), ms per call\n", tokens);
@@ -248,6 +251,7 @@ static void bench_dequantize(void) {
 
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : "";
+    if (argc > 2 && atoi(argv[2]) > 0) matmul_tokens = (size_t)atoi(argv[2]);
     printf("best path: %s\n", attend_isa_name(attend_isa_supported()));
     if (!*only || !strcmp(only, "matvec")) { bandwidth(); bench_matvec(); }
     if (!*only || !strcmp(only, "matmul")) bench_matmul();
