@@ -126,6 +126,34 @@ struct LanguageModelTests {
         }
     }
 
+    /// Continuous batching: N sequences at different positions share one step; each row must be
+    /// what that sequence gets alone: exactly for N = 1, to float rounding below the kernels' tile
+    /// threshold (16 tokens), to the tile's summation order above it.
+    @Test(arguments: [1, 3, 17]) func sequencesSharingAStepGetTheirOwnLogits(_ count: Int) throws {
+        guard RealLanguageModel.isAvailable, let generator = RealLanguageModel.generator else { return }
+        let model = generator.model
+        let prompts = (0..<count).map { generator.tokenizer.encode("Sequence \($0) says" + String(repeating: " hello", count: $0 % 5)) }
+        let next = (0..<count).map { 300 + 17 * $0 }
+        var caches = prompts.map { prompt in
+            var cache = model.makeCache()
+            _ = model.logits(for: prompt, cache: &cache)
+            return cache
+        }
+        var alone = caches
+        let shared = model.logits(nextTokens: next, caches: &caches)
+        #expect(shared.shape == [count, model.configuration.vocabularySize])
+        for index in 0..<count {
+            let expected = model.logits(for: [next[index]], cache: &alone[index]).scalars
+            let row = shared.sliced(axis: 0, index..<(index + 1)).scalars
+            if count == 1 { #expect(row == expected) }
+            // Below 16 tokens each row takes the single-token kernel; the tile sums in another order.
+            let error = relativeL2(row, expected), bound = count < 16 ? 1e-6 : 2e-3
+            #expect(error < bound, "sequence \(index): relative L2 \(error)")
+            #expect(Sampler.argmax(row) == Sampler.argmax(expected), "sequence \(index)")
+            #expect(caches[index].length == prompts[index].count + 1)
+        }
+    }
+
     @Test func generationIsSeededStreamedAndStopped() throws {
         guard RealLanguageModel.isAvailable, let generator = RealLanguageModel.generator else { return }
         let prompt = generator.tokenizer.encode("Once upon a time")

@@ -16,6 +16,8 @@ struct LanguageModelBenchmark: ParsableCommand {
     @Option(help: "Prompt length for the prompt-processing rate.") var promptTokens = 512
     @Option(help: "Tokens to decode for the decoding rate.") var decodeTokens = 128
     @Option(help: "Runs per measurement (the best is kept).") var runs = 3
+    @Option(help: "Sequences per decoding step to measure (continuous batching, as `attend serve` runs it), comma-separated; empty: none.")
+    var batchSizes = "1,2,4,8,16"
     @Flag(help: "Print one JSON object per thread count instead of a table.") var json = false
 
     func run() throws {
@@ -54,6 +56,32 @@ struct LanguageModelBenchmark: ParsableCommand {
                       + "\"time_to_first_token_ms\": \(best.first * 1000), \"peak_resident_bytes\": \(peak), \"file_bytes\": \(fileSize(model))}")
             } else {
                 print("\(count) | \(formatted(promptRate, 0)) | \(formatted(decodeRate)) | \(formatted(best.first * 1000)) | \(formatted(Double(peak) / 1e6, 0))")
+            }
+        }
+        batchedDecoding(llm, sizes: batchSizes.split(separator: ",").compactMap { Int($0) }, tokens: randomTokens)
+    }
+
+    /// Decoding steps shared by N sequences (``LlamaModel/logits(nextTokens:caches:)``), each after
+    /// its own 32-token prompt: step time and tokens per second over all sequences.
+    func batchedDecoding(_ llm: LlamaModel, sizes: [Int], tokens: (Int) -> [Int]) {
+        guard !sizes.isEmpty else { return }
+        if !json { print("threads \(Parallelism.threadCount), batched decoding: sequences | step (ms) | tokens/s, all sequences") }
+        let steps = Swift.max(decodeTokens / 4, 8)
+        for size in sizes {
+            var best = Double.infinity
+            for _ in 0..<Swift.max(runs, 1) {
+                var caches = (0..<size).map { _ in llm.makeCache(capacity: 32 + steps + 1) }
+                for index in caches.indices { _ = llm.logits(for: tokens(32), cache: &caches[index]) }
+                let inputs = (0..<steps).map { _ in tokens(size) }
+                best = Swift.min(best, seconds {
+                    for step in inputs { consume(llm.logits(nextTokens: step, caches: &caches)) }
+                })
+            }
+            let stepSeconds = best / Double(steps), rate = Double(size * steps) / best
+            if json {
+                print("{\"threads\": \(Parallelism.threadCount), \"batch\": \(size), \"step_ms\": \(stepSeconds * 1000), \"tokens_per_second\": \(rate)}")
+            } else {
+                print("\(size) | \(formatted(stepSeconds * 1000)) | \(formatted(rate, 0))")
             }
         }
     }

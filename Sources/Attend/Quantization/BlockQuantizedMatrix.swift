@@ -115,47 +115,13 @@ private func multiplyDequantizingPanels(_ x: UnsafePointer<Float>, tokens: Int, 
     }
 }
 
-/// `y = x·Wᵀ` with 8- or 16-bit activations: each token's row quantized once, then the integer
-/// kernels — a matrix–vector product per token group of rows, or the register-tiled product for prompts.
+/// `y = x·Wᵀ` with 8- or 16-bit activations: every token's row quantized once (the rows one
+/// after the other in one vector), then the integer kernels — a matrix–vector product for one
+/// token, the register-tiled product for several.
 private func multiplyQuantizingActivations(_ x: UnsafePointer<Float>, tokens: Int, _ weight: BlockQuantizedMatrix,
                                            precision: ActivationPrecision, into y: UnsafeMutablePointer<Float>) {
-    let k = weight.columns
-    var rows = [QuantizedVector](repeating: QuantizedVector(count: k, precision: precision), count: tokens)
-    for t in 0..<tokens { rows[t].quantize(x + t * k, count: k) }
-    if tokens == 1 {
-        BlockQuantizedMatrix.multiply([(weight, y)], by: rows[0])
-        return
-    }
-    // Prompts: the tiled kernels read a [tokens, k/32] array of blocks.
-    let blocksPerRow = k / 32, target = UncheckedSendable(y), kernels = Kernels.active
-    let groups = (weight.rows + 15) / 16
-    func run<Block>(_ blocks: [Block], _ kernel: (UnsafeRawPointer, UnsafePointer<Block>, UnsafeMutablePointer<Float>, Int) -> Void) {
-        blocks.withUnsafeBufferPointer { blocks in
-            let source = UncheckedSendable(blocks.baseAddress!)
-            Parallelism.forEachChunk(of: groups, minimumChunk: 1) { range in
-                let first = range.lowerBound * 16, last = Swift.min(range.upperBound * 16, weight.rows)
-                kernel(weight.base + first * weight.rowByteCount, source.value, target.value + first, last - first)
-            }
-        }
-    }
-    let (stride, ldy) = (weight.rowByteCount, weight.rows)
-    if precision == .int8 {
-        let blocks = rows.flatMap { $0.blocks8.prefix(blocksPerRow) }
-        run(blocks) { w, x, y, n in
-            switch weight.type {
-            case .q4_0: kernels.matmul_q4_0_q8(w, stride, x, blocksPerRow, y, ldy, n, k, tokens)
-            case .q4_1: kernels.matmul_q4_1_q8(w, stride, x, blocksPerRow, y, ldy, n, k, tokens)
-            default: kernels.matmul_q8_0_q8(w, stride, x, blocksPerRow, y, ldy, n, k, tokens)
-            }
-        }
-    } else {
-        let blocks = rows.flatMap { $0.blocks16.prefix(blocksPerRow) }
-        run(blocks) { w, x, y, n in
-            switch weight.type {
-            case .q4_0: kernels.matmul_q4_0_q16(w, stride, x, blocksPerRow, y, ldy, n, k, tokens)
-            case .q4_1: kernels.matmul_q4_1_q16(w, stride, x, blocksPerRow, y, ldy, n, k, tokens)
-            default: kernels.matmul_q8_0_q16(w, stride, x, blocksPerRow, y, ldy, n, k, tokens)
-            }
-        }
-    }
+    let count = tokens * weight.columns
+    var rows = QuantizedVector(count: count, precision: precision)
+    rows.quantize(x, count: count)
+    BlockQuantizedMatrix.multiply([(weight, y)], by: rows, tokens: tokens)
 }

@@ -48,10 +48,17 @@ public final class SentenceEmbedder: @unchecked Sendable {
     /// `batchSize`, so padding stays short; padding never changes a result.
     /// `batchSize` below 1 counts as 1.
     public func embed(_ texts: [String], batchSize: Int = 32) -> [[Float]] {
+        embed(encodings: texts.map { pipeline.encode($0) }, batchSize: batchSize)
+    }
+
+    /// One embedding per already tokenized sequence (``tokenize(_:)``'s ids, `[CLS] … [SEP]`
+    /// included, or an ``Encoding`` of a sentence pair), in order, batched as ``embed(_:batchSize:)``
+    /// batches texts. Ids must be below the model's vocabulary size and sequences no longer than
+    /// its position table (a server validates them first).
+    public func embed(encodings: [Encoding], batchSize: Int = 32) -> [[Float]] {
         let batchSize = Swift.max(batchSize, 1)
-        let encodings = texts.map { pipeline.encode($0) }
         let order = encodings.indices.sorted { encodings[$0].ids.count > encodings[$1].ids.count }
-        var results = [[Float]](repeating: [], count: texts.count)
+        var results = [[Float]](repeating: [], count: encodings.count)
         for start in stride(from: 0, to: order.count, by: batchSize) {
             let batch = Array(order[start..<Swift.min(start + batchSize, order.count)])
             // Each thread runs the whole model on its share of the batch: no synchronization per

@@ -145,41 +145,27 @@ public final class TextGenerator {
         for token in tokens where token < 0 || token >= model.configuration.vocabularySize {
             throw GenerationError.invalidOption("token id \(token) is outside the vocabulary of \(model.configuration.vocabularySize)")
         }
-        var sampler = Sampler(options.sampling)
-        var decoder = tokenizer.makeStreamingDecoder()
-        var stream = StopStringFilter(stopStrings: options.stopStrings)
-        var result = GenerationResult(promptTokens: tokens, tokens: [], text: "", finishReason: .length, promptSeconds: 0, decodeSeconds: 0)
+        var sequence = GenerationSequence(prompt: tokens, context: history, options: options, tokenizer: tokenizer,
+                                          endOfGenerationIDs: endOfGenerationIDs)
 
         // Room for everything this call may add, allocated once (the cache never doubles mid-reply).
         cache.reserveCapacity(history.count + tokens.count + options.maxTokens, configuration: model.configuration)
         let promptStart = DispatchTime.now().uptimeNanoseconds
         var logits = model.logits(for: tokens, cache: &cache)
         history += tokens
-        result.promptSeconds = Double(DispatchTime.now().uptimeNanoseconds - promptStart) / 1e9
         let decodeStart = DispatchTime.now().uptimeNanoseconds
 
-        while result.tokens.count < options.maxTokens {
-            let token = sampler.next(logits: logits.scalars, history: history)
-            result.tokens.append(token)
-            if endOfGenerationIDs.contains(token) {
-                result.finishReason = .endOfSequence
-                break
+        while !sequence.isFinished {
+            let text = sequence.advance(logits: logits.scalars)
+            if !text.isEmpty && !onText(text) { sequence.cancel(); break }
+            if let token = sequence.nextToken {
+                logits = model.logits(for: [token], cache: &cache)
+                history.append(token)
             }
-            let (text, stopped) = stream.append(decoder.append(token))
-            result.text += text
-            if !text.isEmpty && !onText(text) { result.finishReason = .cancelled; break }
-            if stopped { result.finishReason = .stopString; break }
-            if result.tokens.count == options.maxTokens { break }
-            logits = model.logits(for: [token], cache: &cache)
-            history.append(token)
         }
-        if result.finishReason == .length || result.finishReason == .endOfSequence {
-            let tail = stream.finish(decoder.finish())
-            result.text += tail
-            if !tail.isEmpty { _ = onText(tail) }
-        }
-        result.decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - decodeStart) / 1e9
-        return result
+        let end = DispatchTime.now().uptimeNanoseconds
+        sequence.recordTimes(promptSeconds: Double(decodeStart - promptStart) / 1e9, decodeSeconds: Double(end - decodeStart) / 1e9)
+        return sequence.result
     }
 }
 

@@ -65,7 +65,7 @@ public final class LlamaModel: Module {
     public func logits(for tokens: [Int], cache: inout LlamaCache, allPositions: Bool = false) -> Tensor {
         precondition(!tokens.isEmpty, "LlamaModel.logits needs at least one token")
         if tokens.count == 1, !isTraining, let step = decodingStep {
-            return step(tokens[0], embedding: tokenEmbedding(tokens), configuration: configuration,
+            return step(embedding: tokenEmbedding(tokens), configuration: configuration,
                         precision: decodingPrecision, cache: &cache)
         }
         var caches: [KeyValueCache]? = cache.layers
@@ -74,6 +74,23 @@ public final class LlamaModel: Module {
         cache.layers = caches!
         let rows = allPositions ? hidden : hidden.sliced(axis: 1, (tokens.count - 1)..<tokens.count)
         return logits(rows).reshaped([-1, configuration.vocabularySize])
+    }
+
+    /// One decoding step for N independent sequences — continuous batching: sequence `i` reads
+    /// `tokens[i]` at its own position `caches[i].length` and appends it to `caches[i]`; returns the
+    /// logits `[N, V]` of the next token of each. The projections of a block-quantized model run
+    /// once for all N (each weight is read from memory once per step, whatever N), so N sequences
+    /// cost far less than N steps; attention runs per sequence over its own cache. Each row equals
+    /// ``logits(for:cache:allPositions:)`` for that sequence alone up to float rounding (exactly,
+    /// for N = 1).
+    public func logits(nextTokens tokens: [Int], caches: inout [LlamaCache]) -> Tensor {
+        precondition(!tokens.isEmpty && tokens.count == caches.count, "LlamaModel.logits(nextTokens:caches:) needs one token per cache")
+        if !isTraining, let step = decodingStep {
+            return step(embeddings: tokenEmbedding(tokens), configuration: configuration, precision: decodingPrecision, caches: &caches)
+        }
+        // Float32 projections: one sequence at a time (the tensor path is the reference).
+        let rows = tokens.indices.map { index in logits(for: [tokens[index]], cache: &caches[index]) }
+        return Tensor.concatenate(rows, axis: 0)
     }
 
     /// Logits `[B, L, V]` from input vectors `[B, L, E]` instead of ids, causal, no cache — what

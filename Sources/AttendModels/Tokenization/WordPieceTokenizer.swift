@@ -13,6 +13,12 @@ public struct Encoding: Sendable, Equatable {
     public var typeIds: [Int]
     public var tokens: [String]
     public var attentionMask: [Int] { [Int](repeating: 1, count: ids.count) }
+
+    public init(ids: [Int], typeIds: [Int], tokens: [String]) {
+        self.ids = ids
+        self.typeIds = typeIds
+        self.tokens = tokens
+    }
 }
 
 /// BERT's WordPiece tokenizer: normalization, splitting on whitespace and punctuation, greedy
