@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -10,10 +10,17 @@ let package = Package(
         .library(name: "AttendVisualization", targets: ["AttendVisualization"]),
         .library(name: "AttendTraining", targets: ["AttendTraining"]),
         .library(name: "AttendDistributed", targets: ["AttendDistributed"]),
+        .library(name: "AttendServer", targets: ["AttendServer"]),
         .executable(name: "attend", targets: ["AttendCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The server: Hummingbird 2 on SwiftNIO (its swift-configuration trait is not needed),
+        // graceful shutdown from swift-service-lifecycle, Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // oneDNN's sgemm (Debian ships no pkg-config file for it); on Debian: apt-get install libdnnl-dev.
@@ -44,6 +51,14 @@ let package = Package(
         .target(name: "AttendVisualization", dependencies: ["Attend", "CZlib"]),
         .target(name: "AttendTraining", dependencies: ["Attend", "AttendNN"]),
         .target(name: "AttendDistributed", dependencies: ["Attend", "AttendNN", "AttendTraining", "CMPI"]),
+        // `attend serve`: OpenAI-compatible embeddings and completions, batching, limits, metrics.
+        .target(name: "AttendServer", dependencies: [
+            "Attend", "AttendModels", "AttendVisualization",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Collective checks that the test suite runs under `mpirun` (Swift Testing runs tests in
         // parallel; collectives must not).
         .executableTarget(name: "attend-distributed-check", dependencies: ["Attend", "AttendNN", "AttendTraining", "AttendDistributed"],
@@ -61,6 +76,7 @@ let package = Package(
                 "AttendTraining",
                 "AttendDemos",
                 "AttendDistributed",
+                "AttendServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,7 +2,7 @@ import ArgumentParser
 import Attend
 
 @main
-struct AttendCommand: ParsableCommand {
+struct AttendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attend",
         abstract: "Attention mechanisms and Transformers in Swift, fast on the CPU.",
@@ -14,6 +14,7 @@ struct AttendCommand: ParsableCommand {
         version: AttendInfo.version,
         subcommands: [InfoCommand.self, DemoCommand.self, ModelCommand.self, EmbedCommand.self, TokenizeCommand.self,
                       SimilarityCommand.self, SearchCommand.self, VisualizeCommand.self, TrainCommand.self,
-                      TranslateCommand.self, CompressCommand.self, GenerateCommand.self, ChatCommand.self, ExplainCommand.self]
+                      TranslateCommand.self, CompressCommand.self, GenerateCommand.self, ChatCommand.self, ExplainCommand.self,
+                      ServeCommand.self]
     )
 }
