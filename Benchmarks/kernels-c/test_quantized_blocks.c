@@ -253,7 +253,7 @@ static double reference_row(const uint8_t *row, block_type type, const attend_bl
 static double worst_ratio[3][2];   // largest |error|/(Σ|w·x|) seen, per type, matvec/matmul
 
 static void test_products(const attend_kernel_table *t, const attend_kernel_table *p) {
-    static const size_t row_counts[] = {1, 3, 7, 33}, ks[] = {32, 64, 576, 1536}, token_counts[] = {1, 2, 5, 17, 18, 23};   // below and above MM_TILE_MIN_TOKENS (16): panels and tile, every tile remainder
+    static const size_t row_counts[] = {1, 3, 7, 33}, ks[] = {32, 64, 576, 1536}, token_counts[] = {1, 3, 5, 17, 18, 23};   // below and above MM16_TILE_MIN_TOKENS (8) and MM_TILE_MIN_TOKENS (16): panels and tile, every tile remainder
     const double tolerance = 1.0 / (1 << 18);
     for (int type = 0; type < 3; type++)
         for (size_t ri = 0; ri < 4; ri++)
@@ -429,7 +429,7 @@ static double reference_float_row(const uint8_t *row, block_type type, const flo
 static double worst16[3][2], worst8_total[3];   // |error|/Σ|w·x| against the float x: q16 matvec/matmul, q8
 
 static void test_products_q16(const attend_kernel_table *t, const attend_kernel_table *p) {
-    static const size_t row_counts[] = {1, 3, 7, 33}, ks[] = {32, 64, 576, 1536}, token_counts[] = {1, 2, 5, 17, 18, 23};   // below and above MM_TILE_MIN_TOKENS (16): panels and tile, every tile remainder
+    static const size_t row_counts[] = {1, 3, 7, 33}, ks[] = {32, 64, 576, 1536}, token_counts[] = {1, 3, 5, 17, 18, 23};   // below and above MM16_TILE_MIN_TOKENS (8) and MM_TILE_MIN_TOKENS (16): panels and tile, every tile remainder
     const double tolerance = 1.0 / (1 << 18);
     for (int type = 0; type < 3; type++)
         for (size_t ri = 0; ri < 4; ri++)

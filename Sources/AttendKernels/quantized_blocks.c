@@ -1018,6 +1018,7 @@ ATTEND_AVX512 static inline void deinterleave16_avx512(const int16_t *qs, __m256
 
 ATTEND_MATVEC_NIB16(attend_matvec_q4_0_q16_avx512_vnni, ATTEND_AVX512_VNNI, nib16_dot_vnni, ATTEND_Q4_0_BLOCK_BYTES, 0)
 ATTEND_MATVEC_NIB16(attend_matvec_q4_1_q16_avx512_vnni, ATTEND_AVX512_VNNI, nib16_dot_vnni, ATTEND_Q4_1_BLOCK_BYTES, 1)
+
 ATTEND_MATVEC_Q16(attend_matvec_q4_0_q16_avx512) {
     (has_vnni() ? attend_matvec_q4_0_q16_avx512_vnni : attend_matvec_q4_0_q16_avx2)(ATTEND_ARGS_MATVEC);
 }
@@ -1048,32 +1049,59 @@ typedef struct packed_panel16 {
     float d[MM16_CHUNK][16], m[MM16_CHUNK][16];
 } packed_panel16;
 
-/// Packs rows [r, r + 16) (rows past `rows` as zeros) × blocks [b0, b0 + count).
+/// Transposes a 16 × 16 matrix of int32 held as 16 zmm rows (in place): unpacks of 32- and 64-bit
+/// elements, then two rounds of 128-bit lane shuffles (64 instructions for 256 elements).
+ATTEND_AVX512 static inline __attribute__((always_inline)) void transpose16x16_epi32(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int j = 0; j < 4; j++) {
+            t[h + j] = _mm512_shuffle_i32x4(r[h + j], r[h + j + 4], 0x88);
+            t[h + j + 4] = _mm512_shuffle_i32x4(r[h + j], r[h + j + 4], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+    }
+}
+
+/// Packs rows [r, r + 16) (rows past `rows` as zeros) × blocks [b0, b0 + count): per block, each
+/// row's 32 weights widened to int16 are one zmm of 16 pairs; a 16 × 16 transpose turns the 16
+/// rows' zmm into the panel's [pair][row lane] order (a tenth of the scalar scatter's time, which
+/// made packing cost more than a decoding batch's products).
 ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void pack_panel16(
     packed_panel16 *panel, const uint8_t *w, size_t row_bytes, size_t r, size_t rows, size_t b0, size_t count,
     packed_type type) {
     const size_t bytes = type == PACKED_Q4_1 ? ATTEND_Q4_1_BLOCK_BYTES : type == PACKED_Q4_0 ? ATTEND_Q4_0_BLOCK_BYTES
                                                                                              : ATTEND_Q8_0_BLOCK_BYTES;
-    for (size_t lane = 0; lane < 16; lane++) {
-        if (r + lane >= rows) {
-            for (size_t i = 0; i < count; i++) {
-                for (int g = 0; g < 16; g++) panel->q[i][g][lane] = 0;
+    const size_t live = rows - r < 16 ? rows - r : 16;
+    for (size_t i = 0; i < count; i++) {
+        __m512i q[16];
+        for (size_t lane = 0; lane < 16; lane++) {
+            if (lane >= live) {
+                q[lane] = _mm512_setzero_si512();
                 panel->d[i][lane] = panel->m[i][lane] = 0;
+                continue;
             }
-            continue;
-        }
-        const uint8_t *b = w + (r + lane) * row_bytes + b0 * bytes;
-        for (size_t i = 0; i < count; i++, b += bytes) {
+            const uint8_t *b = w + (r + lane) * row_bytes + (b0 + i) * bytes;
             __m128 dm = load_scales(b);
             panel->d[i][lane] = _mm_cvtss_f32(dm);
             panel->m[i][lane] = type == PACKED_Q4_1 ? _mm_cvtss_f32(_mm_movehdup_ps(dm)) : 0;
-            __m512i q = type == PACKED_Q4_1   ? _mm512_cvtepu8_epi16(nibbles256(b + 4))
-                        : type == PACKED_Q4_0 ? _mm512_cvtepi8_epi16(_mm256_sub_epi8(nibbles256(b + 2), _mm256_set1_epi8(8)))
-                                              : _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 2)));
-            int32_t pairs[16];
-            _mm512_storeu_si512(pairs, q);
-            for (int g = 0; g < 16; g++) panel->q[i][g][lane] = pairs[g];
+            q[lane] = type == PACKED_Q4_1   ? _mm512_cvtepu8_epi16(nibbles256(b + 4))
+                      : type == PACKED_Q4_0 ? _mm512_cvtepi8_epi16(_mm256_sub_epi8(nibbles256(b + 2), _mm256_set1_epi8(8)))
+                                            : _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 2)));
         }
+        transpose16x16_epi32(q);
+        for (int g = 0; g < 16; g++) _mm512_storeu_si512(panel->q[i][g], q[g]);
     }
 }
 
@@ -1108,21 +1136,30 @@ ATTEND_AVX512_VNNI static inline __attribute__((always_inline)) void matmul16_ti
 
 ATTEND_MATMUL_DRIVER(matmul16_vnni, attend_block_q16, packed_panel16, pack_panel16, matmul16_tile, MM16_CHUNK, MM16_TOKENS)
 
+/// As MM_TILE_MIN_TOKENS, for the q16 tile, whose packing is vectorized (a 16 × 16 transpose):
+/// with weights hot in cache the tile wins from 4 tokens on (576×576 Q4_1, one Zen 4 core, 8
+/// tokens: 94 vs 58 GFLOP/s-equivalent), but a decoding step streams them from memory, where the
+/// prefetched matvec keeps up until 8 (SmolLM2 steps, 2 threads: 3 sequences 9.0 ms, 4 with the
+/// tile 19–20 ms, 8 with the tile 24–26 ms against ~24 by matvec, 16 with the tile 34 ms).
+#ifndef MM16_TILE_MIN_TOKENS
+#define MM16_TILE_MIN_TOKENS 8
+#endif
+
 static ATTEND_MATMUL_Q16_BY_MATVEC(matmul_panels_q4_0_q16_vnni, attend_matvec_q4_0_q16_avx512_vnni)
 static ATTEND_MATMUL_Q16_BY_MATVEC(matmul_panels_q4_1_q16_vnni, attend_matvec_q4_1_q16_avx512_vnni)
 static ATTEND_MATMUL_Q16_BY_MATVEC(matmul_panels_q8_0_q16_vnni, attend_matvec_q8_0_q16_avx512)
 
-/// As the q8 entries: MM_TILE_MIN_TOKENS or more tokens take the tile, fewer the matvec over panels.
+/// As the q8 entries, with the q16 threshold.
 ATTEND_AVX512_VNNI ATTEND_MATMUL_Q16(attend_matmul_q4_0_q16_avx512_vnni) {
-    if (n_tokens < MM_TILE_MIN_TOKENS) { matmul_panels_q4_0_q16_vnni(ATTEND_ARGS_MATMUL); return; }
+    if (n_tokens < MM16_TILE_MIN_TOKENS) { matmul_panels_q4_0_q16_vnni(ATTEND_ARGS_MATMUL); return; }
     matmul16_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q4_0);
 }
 ATTEND_AVX512_VNNI ATTEND_MATMUL_Q16(attend_matmul_q4_1_q16_avx512_vnni) {
-    if (n_tokens < MM_TILE_MIN_TOKENS) { matmul_panels_q4_1_q16_vnni(ATTEND_ARGS_MATMUL); return; }
+    if (n_tokens < MM16_TILE_MIN_TOKENS) { matmul_panels_q4_1_q16_vnni(ATTEND_ARGS_MATMUL); return; }
     matmul16_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q4_1);
 }
 ATTEND_AVX512_VNNI ATTEND_MATMUL_Q16(attend_matmul_q8_0_q16_avx512_vnni) {
-    if (n_tokens < MM_TILE_MIN_TOKENS) { matmul_panels_q8_0_q16_vnni(ATTEND_ARGS_MATMUL); return; }
+    if (n_tokens < MM16_TILE_MIN_TOKENS) { matmul_panels_q8_0_q16_vnni(ATTEND_ARGS_MATMUL); return; }
     matmul16_vnni(w, row_bytes, x, x_stride_blocks, y, y_stride, rows, k, n_tokens, PACKED_Q8_0);
 }
 
