@@ -14,7 +14,7 @@ llama-cpp-python defaults); the model file is memory-mapped, so its resident pag
 The llama.cpp process is a Python interpreter: its memory includes Python and numpy (≈ "rss_before_load").
 
 Attend's side runs its benchmark binary (the same measurements: random token ids, fresh cache)
-    Benchmarks/.build/release/attend-benchmarks llm --model GGUF --threads T --runs 1 --prompt-tokens 512 --decode-tokens 128 --json
+    Benchmarks/.build/release/attend-benchmarks llm --model GGUF --threads T --runs 1 --prompt-tokens 512 --decode-tokens 128 --json --batch-sizes ""
 and reads one JSON object with prompt_tokens_per_second, decode_tokens_per_second,
 time_to_first_token_ms and peak_resident_bytes (see measure_attend). If the binary is missing or the
 command fails, it prints "attend: not available" and still reports llama.cpp. This script builds
@@ -125,7 +125,8 @@ def measure_attend(attend_bin, gguf, threads):
     if not pathlib.Path(attend_bin).is_file():
         return None
     command = [str(attend_bin), "llm", "--model", gguf, "--threads", str(threads), "--runs", "1",
-               "--prompt-tokens", str(PROMPT_TOKENS), "--decode-tokens", str(DECODE_TOKENS), "--json"]
+               "--prompt-tokens", str(PROMPT_TOKENS), "--decode-tokens", str(DECODE_TOKENS), "--json",
+               "--batch-sizes", ""]
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
