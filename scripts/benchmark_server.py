@@ -2,7 +2,8 @@
 """Side-by-side HTTP benchmarks of `attend serve` against the reference servers, in one run.
 
 Embeddings: `attend serve --embedding-model DIR` against infinity (`infinity_emb v2`) serving the same
-all-MiniLM-L6-v2 folder, loaded by `wrk` with one POST /embeddings body at concurrency 1, 8 and 32:
+all-MiniLM-L6-v2 folder, each in float32 and in int8 (Attend: an `attend compress --int8` copy; infinity:
+`--dtype int8`), loaded by `wrk` with one POST /embeddings body at concurrency 1, 8 and 32:
 requests/s and p50/p99 latency.
 
 Generation: `attend serve --generation-model GGUF` against llama-cpp-python's OpenAI server on the same
@@ -120,6 +121,12 @@ def wrk(url, body, connections, duration):
 
 
 def bench_embeddings(args, threads_env):
+    def infinity(port, dtype):
+        return Server(f"infinity-{dtype}", [args.infinity_python, "-m", "infinity_emb.cli", "v2", "--model-id", MINILM,
+                                            "--port", str(port), "--engine", "torch", "--device", "cpu", "--dtype", dtype,
+                                            "--batch-size", "32", "--no-model-warmup", "--log-level", "warning"],
+                      port, "/health", env=dict(threads_env, HF_HUB_OFFLINE="1", INFINITY_ANONYMOUS_USAGE_STATS="0"))
+
     # Attend also serves an int8 copy of the folder (`attend compress --int8`, cosine ≥ 0.996 to
     # float32: docs/compression.md), against infinity's float32 model and, with --infinity-int8, its own int8.
     int8_folder = os.path.join(tempfile.mkdtemp(prefix="bench-minilm-"), "minilm-int8")
@@ -129,18 +136,16 @@ def bench_embeddings(args, threads_env):
                                                  "--threads", str(args.threads)], port, "/health"),
         "attend-int8": lambda port: Server("attend-int8", [args.attend, "serve", "--port", str(port), "--embedding-model", int8_folder,
                                                            "--threads", str(args.threads)], port, "/health"),
-        "infinity": lambda port: Server("infinity", [args.infinity_python, "-m", "infinity_emb.cli", "v2", "--model-id", MINILM,
-                                                     "--port", str(port), "--engine", "torch", "--device", "cpu",
-                                                     "--batch-size", "32", "--no-model-warmup"],
-                                        port, "/health", env=dict(threads_env, HF_HUB_OFFLINE="1", INFINITY_ANONYMOUS_USAGE_STATS="0")),
+        "infinity": lambda port: infinity(port, "float32"),
+        "infinity-int8": lambda port: infinity(port, "int8"),
     }
-    paths = {"attend": "/v1/embeddings", "attend-int8": "/v1/embeddings", "infinity": "/embeddings"}
+    paths = {"attend": "/v1/embeddings", "attend-int8": "/v1/embeddings", "infinity": "/embeddings", "infinity-int8": "/embeddings"}
     results = {}
     for name, start in servers.items():
         port = free_port()
         server = start(port)
         try:
-            reply = server.post(paths[name], {"input": [SENTENCE], "model": MINILM if name == "infinity" else None})
+            reply = server.post(paths[name], {"input": [SENTENCE], "model": MINILM if name.startswith("infinity") else None})
             assert len(reply["data"][0]["embedding"]) == 384, reply
             for _ in range(20):                                          # warm up
                 server.post(paths[name], {"input": SENTENCE, "model": reply["model"]})
@@ -151,12 +156,12 @@ def bench_embeddings(args, threads_env):
         finally:
             server.stop()
     print()
-    print("| concurrency | server | requests/s | ratio to infinity | p50 (ms) | p99 (ms) |")
+    print("| concurrency | server | requests/s | ratio to infinity, same precision | p50 (ms) | p99 (ms) |")
     print("|" + "---|" * 6)
     for c in args.concurrency:
-        base = results[("infinity", c)]["rps"]
         for name in servers:
             r = results[(name, c)]
+            base = results[("infinity-int8" if name.endswith("int8") else "infinity", c)]["rps"]
             print(f"| {c} | {name} | {r['rps']:.0f} | {r['rps'] / base:.2f}× | {r['p50']:.1f} | {r['p99']:.1f} |")
     shutil.rmtree(os.path.dirname(int8_folder), ignore_errors=True)
 

@@ -38,8 +38,7 @@ struct APIError: Error, Sendable {
 
     /// The JSON body.
     var body: Data {
-        var error: [String: Any] = ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()]
-        if param == nil { error["param"] = NSNull() }
+        let error: [String: Any] = ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()]
         return (try? JSONSerialization.data(withJSONObject: ["error": error], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     }
 }

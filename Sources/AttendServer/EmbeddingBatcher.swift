@@ -21,6 +21,10 @@ final class EmbeddingBatcher: ModelWorker, @unchecked Sendable {
     private var queue: [Job] = []
     /// Chores (attention views) to run on this thread between batches.
     private var chores: [() -> Void] = []
+    /// Requests in the batch now running.
+    private var running = 0
+    /// Requests waiting or running, chores included (guarded by ``ModelWorker/condition``).
+    private var load: Int { queue.count + running + chores.count }
 
     init(embedder: SentenceEmbedder, maxBatchTokens: Int, capacity: Int, metrics: ServerMetrics) {
         self.embedder = embedder
@@ -39,7 +43,7 @@ final class EmbeddingBatcher: ModelWorker, @unchecked Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             defer { condition.unlock() }
-            guard queue.count < capacity, !isStopping else {
+            guard load < capacity, !isStopping else {
                 continuation.resume(throwing: APIError.queueFull("embedding", limit: capacity))
                 return
             }
@@ -50,13 +54,18 @@ final class EmbeddingBatcher: ModelWorker, @unchecked Sendable {
     }
 
     /// Runs `work` with the embedder on this thread, between batches (the model is not shared
-    /// with a running batch).
+    /// with a running batch); it counts against `capacity`.
+    ///
+    /// - Throws: ``APIError`` 429 when the queue is full, or what `work` throws.
     func perform<Value: Sendable>(_ work: @escaping @Sendable (SentenceEmbedder) throws -> Value) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
+            defer { condition.unlock() }
+            guard load < capacity, !isStopping else {
+                return continuation.resume(throwing: APIError.queueFull("embedding", limit: capacity))
+            }
             chores.append { [embedder] in continuation.resume(with: Swift.Result { try work(embedder) }) }
             condition.signal()
-            condition.unlock()
         }
     }
 
@@ -72,8 +81,14 @@ final class EmbeddingBatcher: ModelWorker, @unchecked Sendable {
             batch.append(queue.removeFirst())
             tokens += job.tokens
         }
+        running = batch.count
         metrics.setQueueDepth(queue.count, queue: "embeddings")
         condition.unlock()
+        defer {
+            condition.lock()
+            running = 0
+            condition.unlock()
+        }
 
         for chore in work { chore() }
         guard !batch.isEmpty else { return true }

@@ -90,13 +90,18 @@ final class GenerationScheduler: ModelWorker, @unchecked Sendable {
         return stream
     }
 
-    /// Runs `work` with the model on this thread, between steps.
+    /// Runs `work` with the model on this thread, between steps (it counts against `capacity`).
+    ///
+    /// - Throws: ``APIError`` 429 when the queue is full, or what `work` throws.
     func perform<Value: Sendable>(_ work: @escaping @Sendable (LlamaModel) throws -> Value) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
+            defer { condition.unlock() }
+            guard inFlight + chores.count < capacity, !isStopping else {
+                return continuation.resume(throwing: APIError.queueFull("generation", limit: capacity))
+            }
             chores.append { model in continuation.resume(with: Swift.Result { try work(model) }) }
             condition.signal()
-            condition.unlock()
         }
     }
 
@@ -120,7 +125,9 @@ final class GenerationScheduler: ModelWorker, @unchecked Sendable {
     /// Reads a new job's prompt and samples its first token.
     private func start(_ job: Job) {
         guard !job.isCancelled.load(ordering: .relaxed) else { return finish(job, result: nil) }
-        var cache = model.makeCache(capacity: job.prompt.count + job.options.maxTokens)
+        // Room for the prompt and a typical reply; a longer one grows the cache (by doubling), so a
+        // request for the whole context does not hold 8192 positions (377 MB for SmolLM2) from the start.
+        var cache = model.makeCache(capacity: job.prompt.count + Swift.min(job.options.maxTokens, 512))
         let promptStart = ContinuousClock.now
         let logits = model.logits(for: job.prompt, cache: &cache)
         let promptSeconds = (ContinuousClock.now - promptStart).seconds

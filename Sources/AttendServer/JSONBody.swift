@@ -20,13 +20,13 @@ enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         let data = try await collect(request, limit: limit)
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; send a JSON object") }
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-            throw APIError.badRequest("the request body is not valid JSON")
-        }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as APIError {
             throw error
+        } catch DecodingError.dataCorrupted(let context)
+                    where context.codingPath.isEmpty && (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) == nil {
+            throw APIError.badRequest("the request body is not valid JSON")
         } catch let DecodingError.keyNotFound(key, context) {
             let param = path(context.codingPath + [key])
             throw APIError.badRequest("the required field '\(param)' is missing", param: param)
