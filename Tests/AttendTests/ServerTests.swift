@@ -215,6 +215,8 @@ struct ServerTests {
         }
         expectError(try client.request("POST", "/v1/embeddings", body: Data("{\"input\": ".utf8)), 400, "malformed JSON")
         expectError(try client.request("POST", "/v1/embeddings", body: Data()), 400, "empty body")
+        expectError(try client.request("POST", "/v1/embeddings", body: Data(String(repeating: "[", count: 1_000_000).utf8)), 400, "nested a million deep")
+        expectError(try client.request("POST", "/v1/embeddings", body: Data([0xFF, 0xFE, 0x7B, 0x7D])), 400, "not UTF-8")
         expectError(try client.post("/v1/embeddings", ["input": ""]), 400, param: "input", "empty input")
         expectError(try client.post("/v1/embeddings", ["input": []]), 400, param: "input", "empty input array")
         expectError(try client.post("/v1/embeddings", ["model": "all-MiniLM-L6-v2"]), 400, param: "input", "no input")
