@@ -99,6 +99,17 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def measure_each(servers, measure):
+    """Starts each server in turn on a free port (together they would share the cores), runs
+    `measure(name, server)` and stops it."""
+    for name, start in servers.items():
+        server = start(free_port())
+        try:
+            measure(name, server)
+        finally:
+            server.stop()
+
+
 def wrk(url, body, connections, duration):
     """Requests/s and p50/p99 latency (ms) of POSTing `body` to `url` with `connections` open."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
@@ -141,20 +152,18 @@ def bench_embeddings(args, threads_env):
     }
     paths = {"attend": "/v1/embeddings", "attend-int8": "/v1/embeddings", "infinity": "/embeddings", "infinity-int8": "/embeddings"}
     results = {}
-    for name, start in servers.items():
-        port = free_port()
-        server = start(port)
-        try:
-            reply = server.post(paths[name], {"input": [SENTENCE], "model": MINILM if name.startswith("infinity") else None})
-            assert len(reply["data"][0]["embedding"]) == 384, reply
-            for _ in range(20):                                          # warm up
-                server.post(paths[name], {"input": SENTENCE, "model": reply["model"]})
-            for connections in args.concurrency:
-                results[(name, connections)] = wrk(f"http://127.0.0.1:{port}{paths[name]}",
-                                                   {"input": SENTENCE, "model": reply["model"]}, connections, args.duration)
-                print(f"  {name:8} c={connections:<3} {results[(name, connections)]}", flush=True)
-        finally:
-            server.stop()
+
+    def measure(name, server):
+        reply = server.post(paths[name], {"input": [SENTENCE], "model": MINILM if name.startswith("infinity") else None})
+        assert len(reply["data"][0]["embedding"]) == 384, reply
+        for _ in range(20):                                              # warm up
+            server.post(paths[name], {"input": SENTENCE, "model": reply["model"]})
+        for connections in args.concurrency:
+            results[(name, connections)] = wrk(f"http://127.0.0.1:{server.port}{paths[name]}",
+                                               {"input": SENTENCE, "model": reply["model"]}, connections, args.duration)
+            print(f"  {name:8} c={connections:<3} {results[(name, connections)]}", flush=True)
+
+    measure_each(servers, measure)
     print()
     print("| concurrency | server | requests/s | ratio to infinity, same precision | p50 (ms) | p99 (ms) |")
     print("|" + "---|" * 6)
@@ -220,16 +229,14 @@ def bench_generation(args, threads_env):
                                                 port, "/v1/models", env=threads_env),
     }
     results = {}
-    for name, start in servers.items():
-        port = free_port()
-        server = start(port)
-        try:
-            stream_chat(port, "Hello", 8)                                 # warm up
-            for streams in args.streams:
-                results[(name, streams)] = load_streams(port, streams, args.duration, args.max_tokens)
-                print(f"  {name:16} streams={streams:<2} {results[(name, streams)]}", flush=True)
-        finally:
-            server.stop()
+
+    def measure(name, server):
+        stream_chat(server.port, "Hello", 8)                              # warm up
+        for streams in args.streams:
+            results[(name, streams)] = load_streams(server.port, streams, args.duration, args.max_tokens)
+            print(f"  {name:16} streams={streams:<2} {results[(name, streams)]}", flush=True)
+
+    measure_each(servers, measure)
     print()
     print("| streams | attend tokens/s | llama-cpp-python tokens/s | ratio | attend / llama-cpp-python first chunk p50 (ms) |")
     print("|" + "---|" * 5)
