@@ -90,5 +90,11 @@ struct LlamaTests {
         #expect(throws: ModelLoadingError.self) { try LlamaConfiguration(configurationFile: folder + "/config.json") }
         try #"{"model_type": "bert"}"#.write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
         #expect(throws: ModelLoadingError.self) { try LlamaModel.load(directory: folder) }
+        // Found by scripts/fuzz (fuzz-config): zero key/value heads trapped on a remainder by zero.
+        for heads in ["false", "0", "-2", "2.5"] {
+            try #"{"vocab_size": 10, "hidden_size": 16, "intermediate_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": \#(heads)}"#
+                .write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+            #expect(throws: ModelLoadingError.self, "num_key_value_heads \(heads)") { try LlamaConfiguration(configurationFile: folder + "/config.json") }
+        }
     }
 }

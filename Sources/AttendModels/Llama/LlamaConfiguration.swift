@@ -101,7 +101,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         self.init(vocabularySize: try integer("vocab_size"), hiddenSize: try integer("hidden_size"),
                   intermediateSize: try integer("intermediate_size"), layerCount: try integer("num_hidden_layers"),
                   headCount: headCount,
-                  keyValueHeadCount: (json["num_key_value_heads"] as? NSNumber)?.intValue ?? headCount,
+                  keyValueHeadCount: json["num_key_value_heads"] == nil ? headCount : try integer("num_key_value_heads"),
                   contextLength: (json["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
                   ropeBase: ropeBase,
                   rmsNormEpsilon: (json["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-6,
@@ -115,6 +115,13 @@ public struct LlamaConfiguration: Sendable, Equatable {
 
     /// Checks that the sizes fit together.
     func validate(file: String) throws {
+        // Every count divides or is divided by another below: none may be 0 (a fuzzed config.json
+        // with "num_key_value_heads": false once trapped here on a remainder by zero).
+        for (name, value) in [("vocabulary size", vocabularySize), ("hidden size", hiddenSize), ("intermediate size", intermediateSize),
+                              ("layer count", layerCount), ("head count", headCount), ("key/value head count", keyValueHeadCount)]
+        where value <= 0 {
+            throw ModelLoadingError(file: file, reason: "the \(name) is \(value); it must be positive")
+        }
         guard hiddenSize % headCount == 0, headCount % keyValueHeadCount == 0, headDimension % 2 == 0 else {
             throw ModelLoadingError(file: file, reason: "width \(hiddenSize) with \(headCount) heads and \(keyValueHeadCount) key/value heads does not split into even heads")
         }
