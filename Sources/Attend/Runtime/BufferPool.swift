@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Reuses large scalar buffers so that steady-state loops don't page-fault.
 ///
@@ -7,7 +6,7 @@ import Synchronization
 /// these machines; a recycled buffer costs nothing. Buffers of at least
 /// ``minimumPooledBytes`` are rounded up to a size class (four classes per power of two, so at
 /// most 25% slack) and kept, up to ``maximumCachedBytes`` in all, when their tensor dies.
-final class BufferPool: Sendable {
+final class BufferPool: @unchecked Sendable {
     static let shared = BufferPool()
 
     /// Buffers smaller than this go straight to `malloc`, which already recycles them well.
@@ -22,7 +21,17 @@ final class BufferPool: Sendable {
         var free: [Int: [UInt]] = [:]
         var cachedBytes = 0
     }
-    private let state = Mutex(State())
+    /// Guards `state`. A pthread mutex (NSLock) rather than Synchronization's `Mutex`: on Linux
+    /// `Mutex` locks with raw futexes, which ThreadSanitizer cannot see, so every pooled allocation
+    /// was reported as a race under `--sanitize=thread`.
+    private let lock = NSLock()
+    private var state = State()
+
+    private func withLock<Result>(_ body: (inout State) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&state)
+    }
 
     /// The byte count a request of `byteCount` is rounded up to.
     static func sizeClass(for byteCount: Int) -> Int {
@@ -36,7 +45,7 @@ final class BufferPool: Sendable {
     func allocate(floats count: Int) -> (pointer: UnsafeMutablePointer<Float>, capacity: Int) {
         let bytes = BufferPool.sizeClass(for: max(count, 1) * MemoryLayout<Float>.stride)
         if bytes >= BufferPool.minimumPooledBytes {
-            let address: UInt? = state.withLock { state in
+            let address: UInt? = withLock { state in
                 guard let address = state.free[bytes]?.popLast() else { return nil }
                 state.cachedBytes -= bytes
                 return address
@@ -54,7 +63,7 @@ final class BufferPool: Sendable {
         let bytes = capacity * MemoryLayout<Float>.stride
         if bytes >= BufferPool.minimumPooledBytes {
             let address = UInt(bitPattern: pointer)
-            let kept = state.withLock { state -> Bool in
+            let kept = withLock { state -> Bool in
                 guard state.cachedBytes + bytes <= BufferPool.maximumCachedBytes else { return false }
                 state.free[bytes, default: []].append(address)
                 state.cachedBytes += bytes
